@@ -1,0 +1,22 @@
+# Writes OUT, a C file holding every schema/NNN_name.sql as a string, so the
+# binary carries its own migrations (no install-path lookups at run time).
+# Run as: cmake -DSCHEMA_DIR=... -DOUT=... -P embed_schema.cmake
+file(GLOB files "${SCHEMA_DIR}/[0-9][0-9][0-9]_*.sql")
+list(SORT files)
+set(body "/* Generated from schema/NNN_name.sql by cmake/embed_schema.cmake. Do not edit. */\n#include \"migrate.h\"\n\n")
+set(table "const struct etl_migration etl_migrations[] = {\n")
+set(n 0)
+foreach(f IN LISTS files)
+  get_filename_component(name "${f}" NAME_WE)
+  string(SUBSTRING "${name}" 0 3 num)
+  math(EXPR version "${num}")
+  file(READ "${f}" hex HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
+  string(APPEND body "static const char sql_${n}[] = {${bytes}0x00};\n")
+  string(APPEND table "\t{ ${version}, \"${name}\", sql_${n} },\n")
+  math(EXPR n "${n} + 1")
+endforeach()
+string(APPEND table "\t{ 0, 0, 0 }\n};\nconst int etl_migrations_count = ${n};\n")
+file(WRITE "${OUT}.tmp" "${body}\n${table}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
+file(REMOVE "${OUT}.tmp")

@@ -1,0 +1,64 @@
+/*
+ * cmd.h - what every subcommand gets from cmd/etl.c.
+ *
+ * cmd/etl.c parses the common options, loads the configuration, connects to
+ * the database and takes the lock as the subcommand's table flags ask, then
+ * calls cmd_<name>(argc, argv, ctx) with argv[0] the subcommand's name and
+ * only the subcommand's own options left.  A subcommand returns an exit
+ * status (contract section 7); when it is not 0 it has filled ctx->err, which
+ * cmd/etl.c prints.  Only cmd/ writes to stdout.
+ */
+#ifndef ETL_CMD_H
+#define ETL_CMD_H
+
+#include <getopt.h>
+
+#include "config.h"
+#include "db.h"
+#include "error.h"
+#include "timeutil.h"
+
+typedef enum etl_format { ETL_FMT_TABLE, ETL_FMT_CSV, ETL_FMT_JSON } etl_format;
+
+typedef struct etl_ctx {
+	etl_config cfg;
+	etl_db *db;          /* connected when the command has NEED_DB */
+	etl_time now;        /* --now, ETL_NOW, or the clock */
+	etl_format format;   /* --format, default table */
+	int format_given;    /* whether --format was on the command line */
+	int verbose;         /* -v count */
+	int quiet;           /* -q */
+	const char *config_file;
+	const char *name;    /* the subcommand */
+	etl_err err;
+} etl_ctx;
+
+/* Prints "etl NAME: <message>" and the subcommand's usage line to stderr,
+ * fills ctx->err, and returns ETL_EUSAGE (64). */
+int cmd_usage_error(etl_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints the subcommand's full help (usage, options, examples) to stdout. */
+void cmd_print_help(const char *name);
+
+/* Parses a whole decimal number option value; on error calls cmd_usage_error. */
+int cmd_parse_long(etl_ctx *ctx, const char *opt, const char *value, long min, long max, long *out);
+
+/* Each command's long options (terminated by a zero entry), defined in its
+ * own file and used both by cmd/etl.c's early check and by the command. */
+
+extern const struct option cmd_migrate_options[], cmd_run_options[], cmd_fetch_options[],
+	cmd_backfill_options[], cmd_emit_options[], cmd_status_options[], cmd_rejects_options[],
+	cmd_report_options[], cmd_version_options[], cmd_help_options[];
+
+int cmd_migrate(int argc, char **argv, etl_ctx *ctx);
+int cmd_run(int argc, char **argv, etl_ctx *ctx);
+int cmd_fetch(int argc, char **argv, etl_ctx *ctx);
+int cmd_backfill(int argc, char **argv, etl_ctx *ctx);
+int cmd_emit(int argc, char **argv, etl_ctx *ctx);
+int cmd_status(int argc, char **argv, etl_ctx *ctx);
+int cmd_rejects(int argc, char **argv, etl_ctx *ctx);
+int cmd_report(int argc, char **argv, etl_ctx *ctx);
+int cmd_version(int argc, char **argv, etl_ctx *ctx);
+int cmd_help(int argc, char **argv, etl_ctx *ctx);
+
+#endif

@@ -1,0 +1,438 @@
+/*
+ * etl.c - main: the subcommand table and the setup each subcommand asks for.
+ *
+ * Like git.c: each row names a command, the function that runs it, and what
+ * it needs (configuration of the source, a database connection with a
+ * current schema, the run lock).  main() parses the common options, does
+ * that setup, calls the command, then checks stdout was written.
+ */
+#include "cmd.h"
+#include "log.h"
+#include "migrate.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NEED_DB      (1u << 0) /* connect, and refuse an old schema */
+#define NEED_LOCK    (1u << 1) /* take the run lock (exit 75 when held) */
+#define NEED_SOURCE  (1u << 2) /* ETL_SOURCE_URL must be set */
+#define ANY_SCHEMA   (1u << 3) /* with NEED_DB: do not check the schema version */
+
+struct cmd {
+	const char *name;
+	int (*fn)(int argc, char **argv, etl_ctx *ctx);
+	const struct option *options; /* the command's own long options */
+	unsigned flags;
+	const char *summary;
+	const char *usage;   /* options after "etl NAME" */
+	const char *help;    /* options and examples */
+};
+
+static const struct cmd commands[] = {
+	{ "migrate", cmd_migrate, cmd_migrate_options, NEED_DB | ANY_SCHEMA, "create or upgrade the database schema",
+	  "",
+	  "Applies the schema migrations this etl carries that the database lacks,\n"
+	  "each in one transaction.  Safe to run again: a current schema is left alone.\n"
+	  "Run it as the database owner after installing a new etl.\n\n"
+	  "Example:\n  ETL_DATABASE_URL=postgresql:///retail etl migrate\n" },
+	{ "run", cmd_run, cmd_run_options, NEED_DB | NEED_LOCK | NEED_SOURCE, "refresh reference data, load due hour windows, send Helix events",
+	  "[--start T] [--max-windows N] [--lookback N] [--dry-run] [--max-reject-ratio R] [--metrics-file PATH]",
+	  "The hourly cron job.  Refreshes the reference snapshots, then loads each\n"
+	  "hour window [W, W+1h) from the watermark up to the last complete hour,\n"
+	  "oldest first, one transaction per window, then sends queued Helix events.\n"
+	  "Silent on success unless -v.\n\n"
+	  "Options:\n"
+	  "  --start T             first window on a database with no watermark (RFC 3339)\n"
+	  "  --max-windows N       at most N windows this invocation (default 24)\n"
+	  "  --lookback N          also re-read the N hours before the watermark\n"
+	  "  --dry-run             do everything up to the commit, then roll back\n"
+	  "  --max-reject-ratio R  roll back and exit 65 when a window quarantines more than R (0-1)\n"
+	  "  --metrics-file PATH   write Prometheus metrics there (also ETL_METRICS_FILE)\n"
+	  "  --format json         print the run's counts as one JSON object\n\n"
+	  "Examples:\n  etl run\n  etl run --start 2026-11-20T00:00:00Z -v\n  etl run --lookback 3 --format json\n" },
+	{ "fetch", cmd_fetch, cmd_fetch_options, NEED_DB | NEED_LOCK | NEED_SOURCE, "load an explicit time range without moving the watermark",
+	  "--since T --until T [--emit] [--dry-run]",
+	  "Loads the sales of [since, until) hour by hour, leaving the watermark alone.\n"
+	  "Queues no Helix events unless --emit.\n\n"
+	  "Example:\n  etl fetch --since 2026-11-20T00:00:00Z --until 2026-11-20T06:00:00Z\n" },
+	{ "backfill", cmd_backfill, cmd_backfill_options, NEED_DB | NEED_LOCK | NEED_SOURCE, "load whole days without moving the watermark",
+	  "--from DATE --to DATE [--emit] [--dry-run]",
+	  "Loads the sales of each UTC day from --from to --to inclusive, one day at\n"
+	  "a time, leaving the watermark alone.  Queues no Helix events unless --emit.\n\n"
+	  "Example:\n  etl backfill --from 2026-11-01 --to 2026-11-07\n" },
+	{ "emit", cmd_emit, cmd_emit_options, NEED_DB | NEED_LOCK, "send pending Helix events",
+	  "[--retry-failed]",
+	  "Sends the Helix events and updates that wait in the outbox.\n\n"
+	  "Options:\n  --retry-failed   also try again the events that failed permanently\n\n"
+	  "Example:\n  etl emit --retry-failed -v\n" },
+	{ "status", cmd_status, cmd_status_options, NEED_DB, "show the watermark, recent runs, quarantine and Helix backlog",
+	  "[--format table|json]",
+	  "Example:\n  etl status\n  etl status --format json\n" },
+	{ "rejects", cmd_rejects, cmd_rejects_options, NEED_DB, "list quarantined records, or replay them",
+	  "[list] [--resource R] [--limit N] | replay [--dry-run]",
+	  "Lists the quarantined records with their reasons, or (replay) validates them\n"
+	  "again against today's reference data and loads those that now pass.\n\n"
+	  "Examples:\n  etl rejects --format json\n  etl rejects replay\n" },
+	{ "report", cmd_report, cmd_report_options, NEED_DB, "run a canned report",
+	  "NAME [--from DATE] [--to DATE] [--tz ZONE] [--limit N] [report options]",
+	  "Reports: top-customers [--marketing], order-value --by day|week|month|total,\n"
+	  "sales-by-province [--province P], sales-by-store [--store ID], top-items,\n"
+	  "transactions [--store ID] [--customer ID] [--offset N], customer --id ID,\n"
+	  "summary [--country CC].\n"
+	  "Days are cut in --tz (default UTC); --from/--to are inclusive (default: the\n"
+	  "last 7 days ending today).  --format table|csv|json.\n\n"
+	  "Examples:\n  etl report top-customers --limit 10\n"
+	  "  etl report order-value --by week --from 2026-11-01 --to 2026-11-30 --format csv\n" },
+	{ "version", cmd_version, cmd_version_options, 0, "print the version", "", "Example:\n  etl version\n" },
+	{ "help", cmd_help, cmd_help_options, 0, "show help for etl or a subcommand", "[COMMAND]", "Example:\n  etl help run\n" },
+};
+
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static const char common_usage[] = "[--config FILE] [--format table|csv|json] [-v] [-q] [--now T]";
+
+static const struct cmd *find_command(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i].name, name))
+			return &commands[i];
+	return NULL;
+}
+
+static void print_usage_line(FILE *f, const struct cmd *c)
+{
+	if (c)
+		fprintf(f, "usage: etl %s %s%s%s\n", c->name, c->usage, *c->usage ? " " : "", common_usage);
+	else
+		fprintf(f, "usage: etl COMMAND [options]   (etl help lists the commands)\n");
+}
+
+void cmd_print_help(const char *name)
+{
+	const struct cmd *c = find_command(name);
+
+	if (!c)
+		return;
+	print_usage_line(stdout, c);
+	printf("\n%s: %s\n\n%s", c->name, c->summary, c->help);
+	printf("\nCommon options:\n"
+	       "  --config FILE   read KEY=value settings from FILE (the environment wins)\n"
+	       "  --format F      table (default), csv or json\n"
+	       "  -v, -vv         say more on stderr; -q says only errors\n"
+	       "  --now T         act as if the clock read T (RFC 3339), also ETL_NOW\n");
+}
+
+static void print_overview(void)
+{
+	printf("usage: etl COMMAND [options]\n\n"
+	       "etl loads the retailer's sales and reference data into PostgreSQL, sends\n"
+	       "paid sales to Verkada Helix, and runs the canned reports.\n\nCommands:\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		printf("  %-9s %s\n", commands[i].name, commands[i].summary);
+	printf("\n'etl help COMMAND' or 'etl COMMAND --help' shows a command's options.\n"
+	       "Exit status: 0 ok, 64 usage, 65 unusable source data, 69 a server unavailable,\n"
+	       "75 another run holds the lock, 78 bad configuration or old schema.\n");
+}
+
+int cmd_usage_error(etl_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(ctx->err.msg, sizeof(ctx->err.msg), fmt, ap);
+	va_end(ap);
+	ctx->err.code = ETL_EUSAGE;
+	snprintf(ctx->err.hint, sizeof(ctx->err.hint), "see 'etl help %s'", ctx->name ? ctx->name : "");
+	return ETL_EUSAGE;
+}
+
+int cmd_parse_long(etl_ctx *ctx, const char *opt, const char *value, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno || end == value || *end || v < min || v > max)
+		return cmd_usage_error(ctx, "%s needs a whole number from %ld to %ld, not \"%s\"", opt, min, max, value);
+	*out = v;
+	return 0;
+}
+
+int cmd_version(int argc, char **argv, etl_ctx *ctx)
+{
+	if (argc > 1)
+		return cmd_usage_error(ctx, "unexpected argument \"%s\"", argv[1]);
+	printf("etl %s (libcurl %s, libpq %d, schema %d)\n", ETL_VERSION,
+	       curl_version_info(CURLVERSION_NOW)->version, PQlibVersion(), etl_migrate_latest());
+	return 0;
+}
+
+int cmd_help(int argc, char **argv, etl_ctx *ctx)
+{
+	if (argc < 2) {
+		print_overview();
+		return 0;
+	}
+	if (!find_command(argv[1]))
+		return cmd_usage_error(ctx, "unknown command \"%s\"", argv[1]);
+	cmd_print_help(argv[1]);
+	return 0;
+}
+
+/* Common options, accepted before or after the subcommand.  Returns the
+ * number of argv entries consumed (1 or 2), 0 when arg is not one, -1 on a
+ * usage error. */
+static int take_common_option(etl_ctx *ctx, int argc, char **argv, int i, int *help)
+{
+	static const char *const with_value[] = { "--config", "--format", "--now", NULL };
+	const char *a = argv[i];
+
+	if (!strcmp(a, "-h") || !strcmp(a, "--help"))
+		return *help = 1, 1;
+	if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+		return ctx->quiet = 1, 1;
+	if (!strcmp(a, "--verbose") || (a[0] == '-' && a[1] == 'v' && strspn(a + 1, "v") == strlen(a + 1))) {
+		ctx->verbose += a[1] == '-' ? 1 : (int)strlen(a + 1);
+		return 1;
+	}
+	for (int k = 0; with_value[k]; k++) {
+		size_t n = strlen(with_value[k]);
+		const char *v;
+		int used;
+
+		if (strncmp(a, with_value[k], n) || (a[n] != '\0' && a[n] != '='))
+			continue;
+		if (a[n] == '=') {
+			v = a + n + 1;
+			used = 1;
+		} else if (i + 1 < argc) {
+			v = argv[i + 1];
+			used = 2;
+		} else {
+			cmd_usage_error(ctx, "%s needs a value", with_value[k]);
+			return -1;
+		}
+		if (k == 0) {
+			ctx->config_file = v;
+		} else if (k == 1) {
+			if (!strcmp(v, "table")) ctx->format = ETL_FMT_TABLE;
+			else if (!strcmp(v, "csv")) ctx->format = ETL_FMT_CSV;
+			else if (!strcmp(v, "json")) ctx->format = ETL_FMT_JSON;
+			else {
+				cmd_usage_error(ctx, "--format must be table, csv or json, not \"%s\"", v);
+				return -1;
+			}
+			ctx->format_given = 1;
+		} else {
+			free(ctx->cfg.now);  /* options win over the environment */
+			ctx->cfg.now = NULL;
+			if (!(ctx->cfg.now = strdup(v)))
+				return -1;
+		}
+		return used;
+	}
+	return 0;
+}
+
+/* Splits argv into the common options and the subcommand's own argv (which
+ * keeps argv[0] = the subcommand).  The --now value is kept aside because
+ * the configuration is loaded only after the options are known. */
+static int parse_args(etl_ctx *ctx, int argc, char **argv, char ***cmd_argv, int *cmd_argc,
+		      int *help, char **now_opt)
+{
+	char **out = calloc((size_t)argc + 1, sizeof(char *));
+	int n = 0, rest = 0;
+
+	if (!out)
+		return -1;
+	for (int i = 1; i < argc; i++) {
+		int used;
+
+		if (rest) {
+			out[n++] = argv[i];
+			continue;
+		}
+		if (!strcmp(argv[i], "--")) {  /* the rest belongs to the subcommand */
+			rest = 1;
+			if (n > 0)
+				out[n++] = argv[i];
+			continue;
+		}
+		used = take_common_option(ctx, argc, argv, i, help);
+		if (used < 0) {
+			free(out);
+			return -1;
+		}
+		if (used == 0) {
+			out[n++] = argv[i];
+			continue;
+		}
+		i += used - 1;
+	}
+	*now_opt = ctx->cfg.now;  /* set by take_common_option, if at all */
+	ctx->cfg.now = NULL;
+	*cmd_argv = out;
+	*cmd_argc = n;
+	return 0;
+}
+
+/* Takes ownership of now_opt. */
+static int setup(etl_ctx *ctx, const struct cmd *c, char *now_opt)
+{
+	etl_err *err = &ctx->err;
+
+	if (etl_config_load(&ctx->cfg, ctx->config_file, err) < 0) {
+		free(now_opt);
+		return -1;
+	}
+	if (now_opt) {
+		free(ctx->cfg.now);
+		ctx->cfg.now = now_opt;
+		if (etl_time_now(now_opt, &ctx->now) < 0) {
+			cmd_usage_error(ctx, "--now needs an RFC 3339 timestamp such as 2026-11-21T10:00:00Z, not \"%s\"", now_opt);
+			return -1;
+		}
+	} else if (etl_time_now(ctx->cfg.now, &ctx->now) < 0) {
+		etl_err_set(err, ETL_ECONFIG, "ETL_NOW must be an RFC 3339 timestamp such as 2026-11-21T10:00:00Z, not \"%s\"", ctx->cfg.now);
+		return -1;
+	}
+	if ((c->flags & NEED_SOURCE) && etl_config_require(&ctx->cfg, ETL_CONFIG_NEED_SOURCE, err) < 0)
+		return -1;
+	if (c->flags & NEED_DB) {
+		if (etl_db_connect(&ctx->db, ctx->cfg.database_url, ctx->cfg.statement_timeout, err) < 0)
+			return -1;
+		if (!(c->flags & ANY_SCHEMA) && etl_db_check_schema(ctx->db, err) < 0)
+			return -1;
+		if ((c->flags & NEED_LOCK) && etl_db_lock(ctx->db, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Checks the command's own options before any setup, so that a typo is a
+ * usage error (64) even on a host with no database or configuration.  The
+ * command parses them again itself; getopt is cheap. */
+static int check_options(etl_ctx *ctx, const struct cmd *c, int argc, char **argv)
+{
+	int ch, ret = 0;
+
+	opterr = 0;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, ":", c->options, NULL)) != -1) {
+		if (ch == '?') {
+			ret = cmd_usage_error(ctx, "unknown option \"%s\"", argv[optind - 1]);
+			break;
+		}
+		if (ch == ':') {
+			ret = cmd_usage_error(ctx, "option \"%s\" needs a value", argv[optind - 1]);
+			break;
+		}
+	}
+	optind = 0;  /* glibc: 0 makes the command's own getopt start afresh */
+	return ret;
+}
+
+static void print_error(const etl_ctx *ctx)
+{
+	const etl_err *e = &ctx->err;
+
+	if (e->msg[0])
+		etl_error("%s", e->msg);
+	else
+		etl_error("%s failed (%s)", ctx->name ? ctx->name : "etl", etl_code_name(e->code));
+	if (e->hint[0])
+		etl_log(ETL_LOG_ERROR, "hint: %s", e->hint);
+}
+
+int main(int argc, char **argv)
+{
+	etl_ctx ctx;
+	const struct cmd *c = NULL;
+	char **cargv = NULL, *now_opt = NULL;
+	int cargc = 0, help = 0, ret;
+
+	memset(&ctx, 0, sizeof(ctx));
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "etl: error: cannot initialise libcurl\n");
+		return ETL_EINTERNAL;
+	}
+	if (parse_args(&ctx, argc, argv, &cargv, &cargc, &help, &now_opt) < 0) {
+		print_error(&ctx);
+		print_usage_line(stderr, NULL);
+		ret = ctx.err.code ? (int)ctx.err.code : ETL_EINTERNAL;
+		goto cleanup;
+	}
+	etl_log_set_level(ctx.quiet ? ETL_LOG_ERROR :
+			  ctx.verbose >= 2 ? ETL_LOG_DEBUG : ctx.verbose == 1 ? ETL_LOG_INFO : ETL_LOG_WARN);
+	if (cargc == 0) {
+		if (help) {
+			print_overview();
+			ret = 0;
+		} else {
+			etl_error("no command given");
+			print_usage_line(stderr, NULL);
+			ret = ETL_EUSAGE;
+		}
+		goto cleanup;
+	}
+	ctx.name = cargv[0];
+	c = find_command(cargv[0]);
+	if (!c) {
+		etl_error("unknown command \"%s\"; 'etl help' lists the commands", cargv[0]);
+		print_usage_line(stderr, NULL);
+		ret = ETL_EUSAGE;
+		goto cleanup;
+	}
+	if (help) {
+		cmd_print_help(c->name);
+		ret = 0;
+		goto cleanup;
+	}
+	if (check_options(&ctx, c, cargc, cargv) != 0) {
+		print_error(&ctx);
+		print_usage_line(stderr, c);
+		ret = ETL_EUSAGE;
+		goto cleanup;
+	}
+	if (setup(&ctx, c, now_opt) < 0) {
+		now_opt = NULL;  /* owned by ctx.cfg now, or freed with it */
+		print_error(&ctx);
+		if (ctx.err.code == ETL_EUSAGE)
+			print_usage_line(stderr, c);
+		ret = ctx.err.code ? (int)ctx.err.code : ETL_EINTERNAL;
+		goto cleanup;
+	}
+	now_opt = NULL;
+	ret = c->fn(cargc, cargv, &ctx);
+	if (ret != 0) {
+		if (!ctx.err.code)
+			ctx.err.code = (etl_code)ret;
+		print_error(&ctx);
+		if (ret == ETL_EUSAGE)
+			print_usage_line(stderr, c);
+	}
+cleanup:
+	/* Like git: a command whose output could not be written failed. */
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		if (ret == 0) {
+			fprintf(stderr, "etl: error: cannot write the output: %s\n", strerror(errno));
+			ret = ETL_EIO;
+		}
+	}
+	free(now_opt);
+	free(cargv);
+	etl_db_close(ctx.db);
+	etl_config_release(&ctx.cfg);
+	etl_log_release();
+	curl_global_cleanup();
+	return ret;
+}
+
+const struct option cmd_version_options[] = { { 0, 0, 0, 0 } };
+const struct option cmd_help_options[] = { { 0, 0, 0, 0 } };
