@@ -21,6 +21,9 @@ it_pids=()
 it_db=
 IT_TMP=
 
+# The harness's own settings stay shell variables: etl warns about ETL_*
+# variables it does not know, and must see only what a test sets.
+export -n ETL_BIN ETL_BUILD_DIR ETL_PG_DIR ETL_SRC_DIR ETL_TEST_CASES ETL_FAKE_DIR 2>/dev/null
 # The environment etl reads must come from the test alone.
 for v in $(env | sed -n 's/^\(ETL_[A-Z_]*\)=.*/\1/p'); do
   case "$v" in ETL_BIN|ETL_BUILD_DIR|ETL_PG_DIR|ETL_SRC_DIR|ETL_TEST_CASES|ETL_FAKE_DIR) ;; *) unset "$v" ;; esac
