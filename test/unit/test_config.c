@@ -109,7 +109,7 @@ static void test_secrets(void)
 
 int main(void)
 {
-	for (char **e = (char *[]){ "ETL_SOURCE_URL", "ETL_SOURCE_TZ", "ETL_HELIX_API_KEY", "ETL_NOW", NULL }; *e; e++)
+	for (const char *const *e = (const char *const[]){ "ETL_SOURCE_URL", "ETL_SOURCE_TZ", "ETL_HELIX_API_KEY", "ETL_NOW", NULL }; *e; e++)
 		unsetenv(*e);
 	if (!mkdtemp(tmpdir))
 		return 2;
