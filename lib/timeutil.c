@@ -104,10 +104,10 @@ int etl_tz_valid(const char *tz)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-/* Converts a wall-clock time in zone tz to UTC seconds.  This is the one
- * place that touches the C library's TZ state; etl is single-threaded where
- * it parses source timestamps, and the previous TZ is restored. */
-static int local_to_utc(const char *tz, int y, int mo, int d, int h, int mi, int s, int64_t *out)
+/* Converts a wall-clock hour in zone tz to UTC seconds with mktime.  This is
+ * the one place that touches the C library's TZ state; etl parses source
+ * timestamps on one thread, and the previous TZ is restored. */
+static int local_hour_to_utc(const char *tz, int y, int mo, int d, int h, int64_t *out)
 {
 	char *saved = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
 	struct tm tm;
@@ -118,8 +118,6 @@ static int local_to_utc(const char *tz, int y, int mo, int d, int h, int mi, int
 	tm.tm_mon = mo - 1;
 	tm.tm_mday = d;
 	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = s;
 	tm.tm_isdst = -1;
 	setenv("TZ", tz, 1);
 	tzset();
@@ -134,6 +132,39 @@ static int local_to_utc(const char *tz, int y, int mo, int d, int h, int mi, int
 	if (t == (time_t)-1 && !(y == 1969 && mo == 12 && d == 31))
 		return -1;
 	*out = (int64_t)t;
+	return 0;
+}
+
+/* The sales of one page share a handful of local hours, and switching TZ
+ * costs tens of microseconds, so the last zone checked and the last local
+ * hour converted are cached.  Zone offsets change on hour boundaries (the
+ * rare half-hour shift aside), so minutes and seconds are added after. */
+static struct {
+	char tz[128];
+	int valid;
+	int y, mo, d, h;
+	int64_t utc;
+	int have_hour;
+} tz_cache;
+
+static int local_to_utc(const char *tz, int y, int mo, int d, int h, int mi, int s, int64_t *out)
+{
+	if (strlen(tz) >= sizeof(tz_cache.tz))
+		return -1;
+	if (strcmp(tz_cache.tz, tz) != 0) {
+		memcpy(tz_cache.tz, tz, strlen(tz) + 1);
+		tz_cache.valid = etl_tz_valid(tz);
+		tz_cache.have_hour = 0;
+	}
+	if (!tz_cache.valid)
+		return -1;
+	if (!tz_cache.have_hour || tz_cache.y != y || tz_cache.mo != mo || tz_cache.d != d || tz_cache.h != h) {
+		if (local_hour_to_utc(tz, y, mo, d, h, &tz_cache.utc) < 0)
+			return -1;
+		tz_cache.y = y, tz_cache.mo = mo, tz_cache.d = d, tz_cache.h = h;
+		tz_cache.have_hour = 1;
+	}
+	*out = tz_cache.utc + mi * 60 + s;
 	return 0;
 }
 
@@ -173,7 +204,7 @@ int etl_time_parse(const char *s, const char *naive_tz, etl_time *out)
 		off = sign * (oh * 60 + om);
 	} else if (*p == '\0') {
 		if (naive_tz && strcmp(naive_tz, "UTC") && strcmp(naive_tz, "Etc/UTC")) {
-			if (!etl_tz_valid(naive_tz) || local_to_utc(naive_tz, y, mo, d, h, mi, sec, &secs) < 0)
+			if (local_to_utc(naive_tz, y, mo, d, h, mi, sec, &secs) < 0)
 				return -1;
 			*out = secs * ETL_USEC_PER_SEC + usec;
 			return 0;
