@@ -71,6 +71,11 @@ void etl_db_close(etl_db *db)
 {
 	if (!db)
 		return;
+	/* A session's advisory lock goes with its backend, which exits after
+	 * PQfinish returns, not before: an etl started right after this one
+	 * could still find the lock held (exit 75).  Release it now. */
+	if (db->conn && PQstatus(db->conn) == CONNECTION_OK && PQtransactionStatus(db->conn) == PQTRANS_IDLE)
+		PQclear(PQexec(db->conn, "SELECT pg_advisory_unlock_all()"));
 	if (db->conn)
 		PQfinish(db->conn);
 	free(db);
