@@ -6,22 +6,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_SECRETS 16
-
 static etl_log_level current_level = ETL_LOG_WARN;
-static char *secrets[MAX_SECRETS];
-static int nsecrets;
+/* Grows: a long emit renews its Helix token every 25 minutes, and every
+ * token ever issued to this process stays redacted. */
+static char **secrets;
+static int nsecrets, cap_secrets;
 
 void etl_log_set_level(etl_log_level level) { current_level = level; }
 etl_log_level etl_log_get_level(void) { return current_level; }
 
 void etl_log_secret(const char *secret)
 {
-	if (!secret || strlen(secret) < 4 || nsecrets == MAX_SECRETS)
+	if (!secret || strlen(secret) < 4)
 		return;
 	for (int i = 0; i < nsecrets; i++)
 		if (strcmp(secrets[i], secret) == 0)
 			return;
+	if (nsecrets == cap_secrets) {
+		int cap = cap_secrets ? 2 * cap_secrets : 8;
+		char **p = realloc(secrets, (size_t)cap * sizeof(*p));
+		if (!p)
+			return;
+		secrets = p;
+		cap_secrets = cap;
+	}
 	secrets[nsecrets] = strdup(secret);
 	if (secrets[nsecrets])
 		nsecrets++;
@@ -31,7 +39,9 @@ void etl_log_release(void)
 {
 	for (int i = 0; i < nsecrets; i++)
 		free(secrets[i]);
-	nsecrets = 0;
+	free(secrets);
+	secrets = NULL;
+	nsecrets = cap_secrets = 0;
 }
 
 void etl_log_redact(char *dst, unsigned long dstsz, const char *src)
