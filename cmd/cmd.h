@@ -58,6 +58,9 @@ int cmd_emit(int argc, char **argv, etl_ctx *ctx);
 int cmd_status(int argc, char **argv, etl_ctx *ctx);
 int cmd_rejects(int argc, char **argv, etl_ctx *ctx);
 int cmd_report(int argc, char **argv, etl_ctx *ctx);
+/* Checks a report's arguments before any connection (exit 64 even when the
+ * database is down); 0 or ETL_EUSAGE with ctx->err filled. */
+int cmd_report_check(int argc, char **argv, etl_ctx *ctx);
 int cmd_version(int argc, char **argv, etl_ctx *ctx);
 int cmd_help(int argc, char **argv, etl_ctx *ctx);
 

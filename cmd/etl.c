@@ -31,6 +31,9 @@ struct cmd {
 	const char *summary;
 	const char *usage;   /* options after "etl NAME" */
 	const char *help;    /* options and examples */
+	/* Optional: checks the arguments before any setup, so that a bad value
+	 * is a usage error (64) even with no database. */
+	int (*check)(int argc, char **argv, etl_ctx *ctx);
 };
 
 static const struct cmd commands[] = {
@@ -39,7 +42,7 @@ static const struct cmd commands[] = {
 	  "Applies the schema migrations this etl carries that the database lacks,\n"
 	  "each in one transaction.  Safe to run again: a current schema is left alone.\n"
 	  "Run it as the database owner after installing a new etl.\n\n"
-	  "Example:\n  ETL_DATABASE_URL=postgresql:///retail etl migrate\n" },
+	  "Example:\n  ETL_DATABASE_URL=postgresql:///retail etl migrate\n", NULL },
 	{ "run", cmd_run, cmd_run_options, NEED_DB | NEED_LOCK | NEED_SOURCE, "refresh reference data, load due hour windows, send Helix events",
 	  "[--start T] [--max-windows N] [--lookback N] [--dry-run] [--max-reject-ratio R] [--metrics-file PATH]",
 	  "The hourly cron job.  Refreshes the reference snapshots, then loads each\n"
@@ -54,30 +57,30 @@ static const struct cmd commands[] = {
 	  "  --max-reject-ratio R  roll back and exit 65 when a window quarantines more than R (0-1)\n"
 	  "  --metrics-file PATH   write Prometheus metrics there (also ETL_METRICS_FILE)\n"
 	  "  --format json         print the run's counts as one JSON object\n\n"
-	  "Examples:\n  etl run\n  etl run --start 2026-11-20T00:00:00Z -v\n  etl run --lookback 3 --format json\n" },
+	  "Examples:\n  etl run\n  etl run --start 2026-11-20T00:00:00Z -v\n  etl run --lookback 3 --format json\n", NULL },
 	{ "fetch", cmd_fetch, cmd_fetch_options, NEED_DB | NEED_LOCK | NEED_SOURCE, "load an explicit time range without moving the watermark",
 	  "--since T --until T [--emit] [--dry-run]",
 	  "Loads the sales of [since, until) hour by hour, leaving the watermark alone.\n"
 	  "Queues no Helix events unless --emit.\n\n"
-	  "Example:\n  etl fetch --since 2026-11-20T00:00:00Z --until 2026-11-20T06:00:00Z\n" },
+	  "Example:\n  etl fetch --since 2026-11-20T00:00:00Z --until 2026-11-20T06:00:00Z\n", NULL },
 	{ "backfill", cmd_backfill, cmd_backfill_options, NEED_DB | NEED_LOCK | NEED_SOURCE, "load whole days without moving the watermark",
 	  "--from DATE --to DATE [--emit] [--dry-run]",
 	  "Loads the sales of each UTC day from --from to --to inclusive, one day at\n"
 	  "a time, leaving the watermark alone.  Queues no Helix events unless --emit.\n\n"
-	  "Example:\n  etl backfill --from 2026-11-01 --to 2026-11-07\n" },
+	  "Example:\n  etl backfill --from 2026-11-01 --to 2026-11-07\n", NULL },
 	{ "emit", cmd_emit, cmd_emit_options, NEED_DB | NEED_LOCK, "send pending Helix events",
 	  "[--retry-failed]",
 	  "Sends the Helix events and updates that wait in the outbox.\n\n"
 	  "Options:\n  --retry-failed   also try again the events that failed permanently\n\n"
-	  "Example:\n  etl emit --retry-failed -v\n" },
+	  "Example:\n  etl emit --retry-failed -v\n", NULL },
 	{ "status", cmd_status, cmd_status_options, NEED_DB, "show the watermark, recent runs, quarantine and Helix backlog",
 	  "[--format table|json]",
-	  "Example:\n  etl status\n  etl status --format json\n" },
+	  "Example:\n  etl status\n  etl status --format json\n", NULL },
 	{ "rejects", cmd_rejects, cmd_rejects_options, NEED_DB, "list quarantined records, or replay them",
 	  "[list] [--resource R] [--limit N] | replay [--dry-run]",
 	  "Lists the quarantined records with their reasons, or (replay) validates them\n"
 	  "again against today's reference data and loads those that now pass.\n\n"
-	  "Examples:\n  etl rejects --format json\n  etl rejects replay\n" },
+	  "Examples:\n  etl rejects --format json\n  etl rejects replay\n", NULL },
 	{ "report", cmd_report, cmd_report_options, NEED_DB, "run a canned report",
 	  "NAME [--from DATE] [--to DATE] [--tz ZONE] [--limit N] [report options]",
 	  "Reports: top-customers [--marketing], order-value --by day|week|month|total,\n"
@@ -85,11 +88,14 @@ static const struct cmd commands[] = {
 	  "transactions [--store ID] [--customer ID] [--offset N], customer --id ID,\n"
 	  "summary [--country CC].\n"
 	  "Days are cut in --tz (default UTC); --from/--to are inclusive (default: the\n"
-	  "last 7 days ending today).  --format table|csv|json.\n\n"
+	  "7 days ending today); customer covers all time.  --limit N caps the rows\n"
+	  "(defaults: top-customers 5, top-items 10, transactions 100, else all).\n"
+	  "Money is in USD at each sale's rate, rounded half away from zero.\n\n"
 	  "Examples:\n  etl report top-customers --limit 10\n"
-	  "  etl report order-value --by week --from 2026-11-01 --to 2026-11-30 --format csv\n" },
-	{ "version", cmd_version, cmd_version_options, 0, "print the version", "", "Example:\n  etl version\n" },
-	{ "help", cmd_help, cmd_help_options, 0, "show help for etl or a subcommand", "[COMMAND]", "Example:\n  etl help run\n" },
+	  "  etl report order-value --by week --from 2026-11-01 --to 2026-11-30 --format csv\n",
+	  cmd_report_check },
+	{ "version", cmd_version, cmd_version_options, 0, "print the version", "", "Example:\n  etl version\n", NULL },
+	{ "help", cmd_help, cmd_help_options, 0, "show help for etl or a subcommand", "[COMMAND]", "Example:\n  etl help run\n", NULL },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -395,6 +401,12 @@ int main(int argc, char **argv)
 		goto cleanup;
 	}
 	if (check_options(&ctx, c, cargc, cargv) != 0) {
+		print_error(&ctx);
+		print_usage_line(stderr, c);
+		ret = ETL_EUSAGE;
+		goto cleanup;
+	}
+	if (c->check && c->check(cargc, cargv, &ctx) != 0) {
 		print_error(&ctx);
 		print_usage_line(stderr, c);
 		ret = ETL_EUSAGE;

@@ -95,21 +95,36 @@ static int need_text(etl_ctx *ctx, const char *opt, const char *value, const cha
 	return 0;
 }
 
+static int range_error(etl_ctx *ctx, const etl_report_params *p, int have_to)
+{
+	char a[16], b[16];
+
+	etl_date_format(p->from, a, sizeof(a));
+	etl_date_format(p->to, b, sizeof(b));
+	return cmd_usage_error(ctx, "--from %s is after --to %s%s; give a range that ends on or after its start",
+			       a, b, have_to ? "" : " (today)");
+}
+
 static etl_output_format output_format(etl_format f)
 {
 	return f == ETL_FMT_CSV ? ETL_OUTPUT_CSV : f == ETL_FMT_JSON ? ETL_OUTPUT_JSON : ETL_OUTPUT_TABLE;
 }
 
-int cmd_report(int argc, char **argv, etl_ctx *ctx)
-{
-	etl_report_params p = ETL_REPORT_PARAMS_INIT;
+/* What the command line says, checked as far as it can be without the
+ * database. */
+struct report_args {
+	etl_report_params p;
 	const etl_report *r;
+	int have_from, have_to;
+};
+
+static int parse_args(int argc, char **argv, etl_ctx *ctx, struct report_args *a)
+{
+	etl_report_params *p = &a->p;
 	const char *name;
-	PGresult *res = NULL;
 	unsigned given = 0;  /* bit k: option_bits[k] was given */
-	int have_from = 0, have_to = 0, ch, ret = 0;
-	etl_date today;
-	char a[16], b[16], list[256];
+	int ch;
+	char list[256];
 
 	opterr = 0;
 	optind = 0;
@@ -118,55 +133,57 @@ int cmd_report(int argc, char **argv, etl_ctx *ctx)
 
 		switch (ch) {
 		case OPT_FROM:
-			if (parse_date(ctx, "--from", optarg, &p.from))
+			if (parse_date(ctx, "--from", optarg, &p->from))
 				return ETL_EUSAGE;
-			have_from = 1;
+			a->have_from = 1;
 			break;
 		case OPT_TO:
-			if (parse_date(ctx, "--to", optarg, &p.to))
+			if (parse_date(ctx, "--to", optarg, &p->to))
 				return ETL_EUSAGE;
-			have_to = 1;
+			a->have_to = 1;
 			break;
 		case OPT_TZ:
-			if (need_text(ctx, "--tz", optarg, &p.tz))
+			if (need_text(ctx, "--tz", optarg, &p->tz))
 				return ETL_EUSAGE;
+			if (!etl_tz_valid(p->tz))
+				return cmd_usage_error(ctx, "--tz \"%s\" is not a time zone this machine knows (e.g. Europe/London)", p->tz);
 			break;
 		case OPT_LIMIT:
 			if (cmd_parse_long(ctx, "--limit", optarg, 0, LONG_MAX, &v))
 				return ETL_EUSAGE;
-			p.limit = v;
+			p->limit = v;
 			break;
 		case OPT_MARKETING:
-			p.marketing = 1;
+			p->marketing = 1;
 			break;
 		case OPT_BY:
 			if (!etl_report_by_valid(optarg))
 				return cmd_usage_error(ctx, "--by must be day, week, month or total, not \"%s\"", optarg);
-			p.by = optarg;
+			p->by = optarg;
 			break;
 		case OPT_PROVINCE:
-			if (need_text(ctx, "--province", optarg, &p.province))
+			if (need_text(ctx, "--province", optarg, &p->province))
 				return ETL_EUSAGE;
 			break;
 		case OPT_STORE:
-			if (cmd_parse_long(ctx, "--store", optarg, 0, LONG_MAX, &p.store))
+			if (cmd_parse_long(ctx, "--store", optarg, 0, LONG_MAX, &p->store))
 				return ETL_EUSAGE;
-			p.has_store = 1;
+			p->has_store = 1;
 			break;
 		case OPT_CUSTOMER:
-			if (need_text(ctx, "--customer", optarg, &p.customer))
+			if (need_text(ctx, "--customer", optarg, &p->customer))
 				return ETL_EUSAGE;
 			break;
 		case OPT_OFFSET:
-			if (cmd_parse_long(ctx, "--offset", optarg, 0, LONG_MAX, &p.offset))
+			if (cmd_parse_long(ctx, "--offset", optarg, 0, LONG_MAX, &p->offset))
 				return ETL_EUSAGE;
 			break;
 		case OPT_ID:
-			if (need_text(ctx, "--id", optarg, &p.id))
+			if (need_text(ctx, "--id", optarg, &p->id))
 				return ETL_EUSAGE;
 			break;
 		case OPT_COUNTRY:
-			if (need_text(ctx, "--country", optarg, &p.country))
+			if (need_text(ctx, "--country", optarg, &p->country))
 				return ETL_EUSAGE;
 			break;
 		case ':':
@@ -183,48 +200,65 @@ int cmd_report(int argc, char **argv, etl_ctx *ctx)
 	name = argv[optind];
 	if (optind + 1 < argc)
 		return cmd_usage_error(ctx, "unexpected argument \"%s\" after the report name", argv[optind + 1]);
-	if (!(r = etl_report_find(name)))
+	if (!(a->r = etl_report_find(name)))
 		return cmd_usage_error(ctx, "unknown report \"%s\"; the reports are %s", name, etl_report_names());
 	for (size_t k = 0; k < NOPTION_BITS; k++) {
 		unsigned bit = option_bits[k].bit;
 
-		if ((given & (1u << k)) && bit && !(r->options & bit)) {
+		if ((given & (1u << k)) && bit && !(a->r->options & bit)) {
 			reports_taking(bit, list, sizeof(list));
 			if (bit == ETL_REPORT_OPT_RANGE)
 				return cmd_usage_error(ctx, "%s does not apply to the %s report, which covers all time",
-						       option_bits[k].name, r->name);
+						       option_bits[k].name, a->r->name);
 			return cmd_usage_error(ctx, "%s does not apply to the %s report (only to %s)",
-					       option_bits[k].name, r->name, list);
+					       option_bits[k].name, a->r->name, list);
 		}
 	}
-	if ((r->required & ETL_REPORT_OPT_BY) && !p.by)
+	if ((a->r->required & ETL_REPORT_OPT_BY) && !p->by)
 		return cmd_usage_error(ctx, "the order-value report needs --by day, week, month or total");
-	if ((r->required & ETL_REPORT_OPT_ID) && !p.id)
+	if ((a->r->required & ETL_REPORT_OPT_ID) && !p->id)
 		return cmd_usage_error(ctx, "the customer report needs --id CUSTOMER_ID");
+	if (a->have_from && a->have_to && p->from > p->to)
+		return range_error(ctx, p, 1);
+	return 0;
+}
 
-	/* The zone is checked with PostgreSQL, which also says what day it is
-	 * there: the default range is the 7 days ending today. */
-	if (etl_report_today(ctx->db, ctx->now, p.tz, &today, &ctx->err) < 0)
+int cmd_report_check(int argc, char **argv, etl_ctx *ctx)
+{
+	struct report_args a = { ETL_REPORT_PARAMS_INIT, NULL, 0, 0 };
+
+	return parse_args(argc, argv, ctx, &a);
+}
+
+int cmd_report(int argc, char **argv, etl_ctx *ctx)
+{
+	struct report_args a = { ETL_REPORT_PARAMS_INIT, NULL, 0, 0 };
+	etl_report_params *p = &a.p;
+	PGresult *res = NULL;
+	etl_date today;
+	int ret = 0;
+
+	if ((ret = parse_args(argc, argv, ctx, &a)) != 0)
+		return ret;
+	/* The zone is checked with PostgreSQL too, which also says what day it
+	 * is there: the default range is the 7 days ending today. */
+	if (etl_report_today(ctx->db, ctx->now, p->tz, &today, &ctx->err) < 0)
 		return ctx->err.code;
-	if (!have_to)
-		p.to = today;
-	if (!have_from) {
-		p.from = p.to - 6;
-		if (p.from < etl_date_from_ymd(1, 1, 1))
-			p.from = etl_date_from_ymd(1, 1, 1);
+	if (!a.have_to)
+		p->to = today;
+	if (!a.have_from) {
+		p->from = p->to - 6;
+		if (p->from < etl_date_from_ymd(1, 1, 1))
+			p->from = etl_date_from_ymd(1, 1, 1);
 	}
-	if (p.from > p.to) {
-		etl_date_format(p.from, a, sizeof(a));
-		etl_date_format(p.to, b, sizeof(b));
-		return cmd_usage_error(ctx, "--from %s is after --to %s%s; give a range that ends on or after its start",
-				       a, b, have_to ? "" : " (today)");
-	}
+	if (p->from > p->to)
+		return range_error(ctx, p, a.have_to);
 
-	if (etl_report_run(ctx->db, r, &p, &res, &ctx->err) < 0) {
+	if (etl_report_run(ctx->db, a.r, p, &res, &ctx->err) < 0) {
 		ret = ctx->err.code;
 		goto cleanup;
 	}
-	if (etl_output_write_pg(stdout, output_format(ctx->format), r->columns, r->ncolumns, res, &ctx->err) < 0)
+	if (etl_output_write_pg(stdout, output_format(ctx->format), a.r->columns, a.r->ncolumns, res, &ctx->err) < 0)
 		ret = ctx->err.code;
 cleanup:
 	PQclear(res);

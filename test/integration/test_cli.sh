@@ -21,6 +21,11 @@ check "unknown command shows the usage line" grep -q '^usage:' "$IT_TMP/err"
 exit_is "unknown option: 64" 64 etl status --frobnicate
 check "unknown option names it" grep -q -- '--frobnicate' "$IT_TMP/err"
 exit_is "unknown option before any database: 64" 64 env ETL_DATABASE_URL=postgresql:///nonexistent?host=/nonexistent "$ETL_BIN" run --bogus
+for a in "order-value --by fortnight" "summary --tz Mars/Base" "summary --from 2026-11-05 --to 2026-11-01" \
+         "nosuch" "customer" "summary --from 2026-13-01"; do
+  # shellcheck disable=SC2086
+  exit_is "report $a with no database: 64" 64 env ETL_DATABASE_URL="postgresql:///x?host=$IT_TMP/nosock" "$ETL_BIN" report $a
+done
 exit_is "bad --format: 64" 64 etl status --format xml
 exit_is "bad --now: 64" 64 etl status --now yesterday
 exit_is "version: 0" 0 etl version
@@ -55,8 +60,8 @@ for t in stores pos cameras items exchange_rates customers transactions line_ite
 done
 exit_is "status after migrate: 0" 0 etl status --format json
 eq "status json has a null watermark" "null" "$(jq -c .watermark "$IT_TMP/out")"
-eq "status json keys" '["helix_failed","helix_pending","last_run","quarantined","watermark"]' \
-  "$(jq -c '[keys[] | select(. != "watermark_lag_seconds")]' "$IT_TMP/out")"
+eq "status json keys" '["helix_failed","helix_inflight","helix_oldest_pending_at","helix_pending","last_run","last_success_at","quarantined","quarantined_by_resource","recent_runs","watermark","watermark_lag_seconds"]' \
+  "$(jq -c '[keys[]]' "$IT_TMP/out")"
 q "UPDATE etl_migrations SET version = version + 1000 WHERE version = (SELECT max(version) FROM etl_migrations)" >/dev/null
 exit_is "a schema newer than the binary: 78" 78 etl status
 q "UPDATE etl_migrations SET version = version - 1000 WHERE version > 1000" >/dev/null
