@@ -108,7 +108,12 @@ int etl_db_fail(etl_db *db, PGresult *res, const char *what, etl_err *err)
 
 	if (!m || !*m)
 		m = PQerrorMessage(db->conn);
-	if (lost || sqlstate_transient(st)) {
+	if (st && !strcmp(st, "42501")) {
+		/* insufficient_privilege: the role, not a bug.  Typically the
+		 * cron job's DML-only role running etl migrate. */
+		etl_err_set(err, ETL_ECONFIG, "%s: PostgreSQL: %.*s", what, (int)strcspn(m, "\n"), m);
+		etl_err_hint(err, "connect as a role with the needed privileges (etl migrate: the database owner)");
+	} else if (lost || sqlstate_transient(st)) {
 		etl_err_set(err, ETL_EUNAVAIL, "%s: PostgreSQL: %.*s", what, (int)strcspn(m, "\n"), m);
 		if (st && !strcmp(st, "53100"))
 			etl_err_hint(err, "the database server's disk is full; free space, then run again (nothing of this window was committed)");

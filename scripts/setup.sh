@@ -8,6 +8,9 @@ packages=(
   libcurl4-openssl-dev libcjson-dev libpq-dev libmicrohttpd-dev
   postgresql postgresql-contrib tzdata curl jq
   clang valgrind procps
+  # tests of the operations side: promtool, a real cron, systemd-analyze,
+  # the man page renderer, a pty for the progress line
+  prometheus cron systemd groff-base man-db bsdutils
 )
 [[ "${ETL_SETUP_EXTRA:-}" ]] && read -r -a extra <<<"$ETL_SETUP_EXTRA" && packages+=("${extra[@]}")
 
