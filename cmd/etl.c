@@ -53,21 +53,42 @@ static const struct cmd commands[] = {
 	  "  --start T             first window on a database with no watermark (RFC 3339)\n"
 	  "  --max-windows N       at most N windows this invocation (default 24)\n"
 	  "  --lookback N          also re-read the N hours before the watermark\n"
-	  "  --dry-run             do everything up to the commit, then roll back\n"
+	  "  --dry-run             load each window up to its commit, then roll back; send nothing\n"
+	  "                        to Helix, leave the reference data and the metrics file alone,\n"
+	  "                        and say on stderr what would have loaded\n"
 	  "  --max-reject-ratio R  roll back and exit 65 when a window quarantines more than R (0-1)\n"
+	  "                        of the records it fetched; the windows before it stay committed\n"
 	  "  --metrics-file PATH   write Prometheus metrics there (also ETL_METRICS_FILE)\n"
 	  "  --format json         print the run's counts as one JSON object\n\n"
-	  "Examples:\n  etl run\n  etl run --start 2026-11-20T00:00:00Z -v\n  etl run --lookback 3 --format json\n", NULL },
+	  "Examples:\n  etl run\n  etl run --start 2026-11-20T00:00:00Z -v\n  etl run --lookback 3 --format json\n"
+	  "  etl run --dry-run -v\n  etl run --max-reject-ratio 0.2 --metrics-file /var/lib/prometheus/node-exporter/etl.prom\n", NULL },
 	{ "fetch", cmd_fetch, cmd_fetch_options, NEED_DB | NEED_LOCK | NEED_SOURCE, "load an explicit time range without moving the watermark",
-	  "--since T --until T [--emit] [--dry-run]",
+	  "--since T --until T [--emit] [--dry-run] [--max-reject-ratio R]",
 	  "Loads the sales of [since, until) hour by hour, leaving the watermark alone.\n"
-	  "Queues no Helix events unless --emit.\n\n"
-	  "Example:\n  etl fetch --since 2026-11-20T00:00:00Z --until 2026-11-20T06:00:00Z\n", NULL },
+	  "Queues no Helix events unless --emit.  On a terminal it shows a progress line.\n\n"
+	  "Options:\n"
+	  "  --since T, --until T  the range (RFC 3339); partial hours at either end are allowed\n"
+	  "  --emit                queue (and send) Helix events for the sales it loads\n"
+	  "  --dry-run             load each window up to its commit, then roll back; send\n"
+	  "                        nothing, and say on stderr what would have loaded\n"
+	  "  --max-reject-ratio R  roll back and exit 65 when a window quarantines more than R (0-1)\n"
+	  "  --format json         print the counts as one JSON object\n\n"
+	  "Examples:\n  etl fetch --since 2026-11-20T00:00:00Z --until 2026-11-20T06:00:00Z\n"
+	  "  etl fetch --since 2026-11-20T00:00:00Z --until 2026-11-20T06:00:00Z --dry-run -v\n", NULL },
 	{ "backfill", cmd_backfill, cmd_backfill_options, NEED_DB | NEED_LOCK | NEED_SOURCE, "load whole days without moving the watermark",
-	  "--from DATE --to DATE [--emit] [--dry-run]",
+	  "--from DATE --to DATE [--emit] [--dry-run] [--max-reject-ratio R]",
 	  "Loads the sales of each UTC day from --from to --to inclusive, one day at\n"
-	  "a time, leaving the watermark alone.  Queues no Helix events unless --emit.\n\n"
-	  "Example:\n  etl backfill --from 2026-11-01 --to 2026-11-07\n", NULL },
+	  "a time, leaving the watermark alone.  Queues no Helix events unless --emit.\n"
+	  "On a terminal it shows a progress line (days, records, rate, time left).\n\n"
+	  "Options:\n"
+	  "  --from DATE, --to DATE  the days (YYYY-MM-DD, UTC), both included\n"
+	  "  --emit                  queue (and send) Helix events for the sales it loads\n"
+	  "  --dry-run               load each day up to its commit, then roll back; send\n"
+	  "                          nothing, and say on stderr what would have loaded\n"
+	  "  --max-reject-ratio R    roll back and exit 65 when a day quarantines more than R (0-1)\n"
+	  "  --format json           print the counts as one JSON object\n\n"
+	  "Examples:\n  etl backfill --from 2026-11-01 --to 2026-11-07\n"
+	  "  etl backfill --from 2026-11-01 --to 2026-11-07 --dry-run --format json\n", NULL },
 	{ "emit", cmd_emit, cmd_emit_options, NEED_DB | NEED_LOCK, "send pending Helix events",
 	  "[--retry-failed]",
 	  "Sends the Helix events and updates that wait in the outbox.\n\n"
@@ -79,8 +100,10 @@ static const struct cmd commands[] = {
 	{ "rejects", cmd_rejects, cmd_rejects_options, NEED_DB, "list quarantined records, or replay them",
 	  "[list] [--resource R] [--limit N] | replay [--dry-run]",
 	  "Lists the quarantined records with their reasons, or (replay) validates them\n"
-	  "again against today's reference data and loads those that now pass.\n\n"
-	  "Examples:\n  etl rejects --format json\n  etl rejects replay\n", NULL },
+	  "again against today's reference data and loads those that now pass.\n"
+	  "replay --dry-run rolls the replay back, sends nothing to Helix, and prints\n"
+	  "what it would have loaded.\n\n"
+	  "Examples:\n  etl rejects --format json\n  etl rejects replay --dry-run\n  etl rejects replay\n", NULL },
 	{ "report", cmd_report, cmd_report_options, NEED_DB, "run a canned report",
 	  "NAME [--from DATE] [--to DATE] [--tz ZONE] [--limit N] [report options]",
 	  "Reports: top-customers [--marketing], order-value --by day|week|month|total,\n"

@@ -4,9 +4,11 @@
  *   etl rejects [list] [--resource R] [--limit N]   the quarantined records,
  *       oldest first; --format json prints the contract's array of
  *       {"resource", "key", "reasons", "raw", "quarantined_at"}
- *   etl rejects replay   validates the quarantined sales again against the
- *       reference data the database holds now and loads those that pass
- *       (lib/load.c, etl_load_replay); takes the run lock.
+ *   etl rejects replay [--dry-run]   validates the quarantined sales again
+ *       against the reference data the database holds now and loads those
+ *       that pass (lib/load.c, etl_load_replay); takes the run lock.  With
+ *       --dry-run the replay is rolled back and nothing is sent to Helix;
+ *       its summary says what would have happened.
  */
 #include "cmd.h"
 #include "load.h"
@@ -21,6 +23,7 @@ struct rejects_opts {
 	const char *resource;  /* NULL = every resource */
 	long limit;            /* 0 = no limit */
 	int replay;
+	int dry_run;           /* replay --dry-run */
 };
 
 static const char *const resources[] = { "sales", "stores", "pos", "cameras", "items", "exchange_rates", NULL };
@@ -54,6 +57,9 @@ static int parse_rejects_options(int argc, char **argv, etl_ctx *ctx, struct rej
 				return ETL_EUSAGE;
 			listed = 1;
 			break;
+		case 'n':
+			o->dry_run = 1;
+			break;
 		case ':':
 			return cmd_usage_error(ctx, "option \"%s\" needs a value", argv[optind - 1]);
 		default:
@@ -70,6 +76,8 @@ static int parse_rejects_options(int argc, char **argv, etl_ctx *ctx, struct rej
 		return cmd_usage_error(ctx, "unexpected argument \"%s\"", argv[optind]);
 	if (o->replay && listed)
 		return cmd_usage_error(ctx, "--resource and --limit belong to etl rejects list");
+	if (!o->replay && o->dry_run)
+		return cmd_usage_error(ctx, "--dry-run belongs to etl rejects replay");
 	return 0;
 }
 
@@ -122,37 +130,46 @@ static int rejects_list(etl_ctx *ctx, const struct rejects_opts *o)
 
 /* ---- replay ------------------------------------------------------------ */
 
-static void print_replay(const etl_ctx *ctx, const etl_run_counts *c)
+static void print_replay(const etl_ctx *ctx, const etl_run_counts *c, int dry_run)
 {
 	char *json;
 
 	if (ctx->format == ETL_FMT_JSON) {
-		if ((json = etl_run_counts_json(c)))
+		if ((json = dry_run ? etl_run_counts_json_dry_run(c) : etl_run_counts_json(c)))
 			printf("%s\n", json);
 		free(json);
 		return;
 	}
-	printf("replayed %lld quarantined sale%s: %lld loaded (%lld inserted, %lld updated, %lld unchanged), "
-	       "%lld superseded or duplicate, %lld still quarantined\n",
-	       (long long)c->fetched, c->fetched == 1 ? "" : "s", (long long)c->loaded, (long long)c->inserted,
-	       (long long)c->updated, (long long)c->unchanged, (long long)c->duplicates,
-	       (long long)c->quarantined);
+	if (dry_run)
+		printf("dry run, nothing changed: replaying %lld quarantined sale%s would load %lld (%lld inserted, "
+		       "%lld updated, %lld unchanged), drop %lld superseded or duplicate, and leave %lld "
+		       "quarantined\n",
+		       (long long)c->fetched, c->fetched == 1 ? "" : "s", (long long)c->loaded,
+		       (long long)c->inserted, (long long)c->updated, (long long)c->unchanged,
+		       (long long)c->duplicates, (long long)c->quarantined);
+	else
+		printf("replayed %lld quarantined sale%s: %lld loaded (%lld inserted, %lld updated, %lld unchanged), "
+		       "%lld superseded or duplicate, %lld still quarantined\n",
+		       (long long)c->fetched, c->fetched == 1 ? "" : "s", (long long)c->loaded,
+		       (long long)c->inserted, (long long)c->updated, (long long)c->unchanged,
+		       (long long)c->duplicates, (long long)c->quarantined);
 }
 
-static int rejects_replay(etl_ctx *ctx)
+static int rejects_replay(etl_ctx *ctx, int dry_run)
 {
 	etl_load_job job = { 0 };
+	unsigned flags = ETL_LOAD_HELIX | (dry_run ? ETL_LOAD_DRY_RUN : 0);
 	int ret = -1;
 
 	/* replay writes sales: never beside another etl */
 	if (etl_db_lock(ctx->db, &ctx->err) < 0)
 		return ctx->err.code;
-	if (etl_load_job_start(&job, ctx->db, &ctx->cfg, "rejects replay", ETL_LOAD_HELIX, &ctx->err) == 0)
+	if (etl_load_job_start(&job, ctx->db, &ctx->cfg, "rejects replay", flags, &ctx->err) == 0)
 		ret = etl_load_replay(job.loader, &job.total, &ctx->err);
 	ret = ret == 0 ? 0 : (ctx->err.code ? (int)ctx->err.code : ETL_EINTERNAL);
 	/* also when only the Helix sending after the commit failed */
 	if (ret == 0 || job.total.fetched > 0)
-		print_replay(ctx, &job.total);
+		print_replay(ctx, &job.total, dry_run);
 	etl_load_job_end(&job, ret, &ctx->err);
 	return ret;
 }
@@ -164,11 +181,12 @@ int cmd_rejects(int argc, char **argv, etl_ctx *ctx)
 
 	if (ret != 0)
 		return ret;
-	return o.replay ? rejects_replay(ctx) : rejects_list(ctx, &o);
+	return o.replay ? rejects_replay(ctx, o.dry_run) : rejects_list(ctx, &o);
 }
 
 const struct option cmd_rejects_options[] = {
 	{ "resource", required_argument, NULL, 'r' },
 	{ "limit", required_argument, NULL, 'l' },
+	{ "dry-run", no_argument, NULL, 'n' },
 	{ 0, 0, 0, 0 },
 };

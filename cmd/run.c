@@ -5,10 +5,17 @@
  * loads the due hour windows oldest first, each in its own transaction
  * (lib/load.c), sending Helix events after each commit.  Silent on success;
  * -v logs a line per window; --format json prints the run's counts.
+ *
+ * --dry-run rolls every window back and sends nothing (a summary on stderr,
+ * or "dry_run": true in the JSON); --max-reject-ratio R stops the run with
+ * 65 at a window that would quarantine more than R of its records;
+ * --metrics-file (or ETL_METRICS_FILE) gets the Prometheus textfile at the
+ * end, on success and failure, not after a dry run.
  */
 #include "cmd.h"
 #include "load.h"
 #include "log.h"
+#include "metrics.h"
 #include "window.h"
 
 #include <getopt.h>
@@ -20,6 +27,9 @@ struct run_opts {
 	etl_time start;
 	long max_windows;
 	long lookback;
+	int dry_run;
+	int64_t max_reject_ppb;    /* -1 = no limit */
+	const char *metrics_file;  /* --metrics-file, NULL = ETL_METRICS_FILE */
 };
 
 /* Windows from an array, for etl_load_windows. */
@@ -45,6 +55,9 @@ static int parse_run_options(int argc, char **argv, etl_ctx *ctx, struct run_opt
 	o->has_start = 0;
 	o->max_windows = ETL_WINDOW_MAX_WINDOWS_DEFAULT;
 	o->lookback = 0;
+	o->dry_run = 0;
+	o->max_reject_ppb = -1;
+	o->metrics_file = NULL;
 	optind = 0;
 	opterr = 0;
 	while ((ch = getopt_long(argc, argv, ":", cmd_run_options, NULL)) != -1) {
@@ -63,6 +76,19 @@ static int parse_run_options(int argc, char **argv, etl_ctx *ctx, struct run_opt
 		case 'l':
 			if (cmd_parse_long(ctx, "--lookback", optarg, 0, ETL_WINDOW_LOOKBACK_LIMIT, &o->lookback))
 				return ETL_EUSAGE;
+			break;
+		case 'n':
+			o->dry_run = 1;
+			break;
+		case 'R':
+			if (etl_load_parse_ratio(optarg, &o->max_reject_ppb) < 0)
+				return cmd_usage_error(ctx, "--max-reject-ratio needs a fraction from 0 to 1 "
+						       "(at most 9 decimals) such as 0.2, not \"%s\"", optarg);
+			break;
+		case 'M':
+			if (!*optarg)
+				return cmd_usage_error(ctx, "--metrics-file needs a file name");
+			o->metrics_file = optarg;
 			break;
 		case ':':
 			return cmd_usage_error(ctx, "option \"%s\" needs a value", argv[optind - 1]);
@@ -106,36 +132,59 @@ static int plan_windows(etl_ctx *ctx, const struct run_opts *o, etl_window **out
 	return 0;
 }
 
-/* Prints the counts as one JSON object on stdout (--format json). */
-static void print_counts(const etl_ctx *ctx, const etl_run_counts *c)
+/* The counts: --format json on stdout (marked "dry_run": true in a dry
+ * run, printed also after a failure), or a dry run's summary on stderr. */
+static void print_counts(const etl_ctx *ctx, const etl_run_counts *c, int dry_run, int ret)
 {
-	char *json;
+	char line[512], *json;
 
-	if (ctx->format != ETL_FMT_JSON)
+	if (ctx->format == ETL_FMT_JSON) {
+		if ((json = dry_run ? etl_run_counts_json_dry_run(c) : etl_run_counts_json(c)))
+			printf("%s\n", json);
+		free(json);
+	} else if (dry_run && ret == 0 && !ctx->quiet) {
+		etl_run_counts_describe(line, sizeof(line), c);
+		fprintf(stderr, "etl: dry run (rolled back, nothing sent to Helix, reference data not "
+			"refreshed): %s\n", line);
+	}
+}
+
+/* The Prometheus textfile, when one is named; a file that cannot be
+ * written is a warning, the run's own exit status stands. */
+static void record_metrics(etl_ctx *ctx, const char *path, etl_time started, int ret, const etl_run_counts *c)
+{
+	etl_err err = ETL_ERR_INIT;
+
+	if (!path || !*path)
 		return;
-	json = etl_run_counts_json(c);
-	if (json)
-		printf("%s\n", json);
-	free(json);
+	if (etl_metrics_record_run(path, ctx->db, started, ctx->now, ret, c, &err) < 0)
+		etl_warn("the run's metrics were not written: %s", err.msg);
 }
 
 int cmd_run(int argc, char **argv, etl_ctx *ctx)
 {
 	struct run_opts o;
 	etl_load_job job = { 0 };
+	etl_run_counts total;
 	struct window_list list = { NULL, 0, 0 };
 	etl_window *windows = NULL;
+	etl_time started;
+	unsigned flags = ETL_LOAD_JOB_SOURCE | ETL_LOAD_JOB_REFRESH | ETL_LOAD_WATERMARK | ETL_LOAD_HELIX;
 	int ret;
 
+	/* the real clock, not --now: the metrics are compared with time() */
+	if (etl_time_now(NULL, &started) < 0)
+		started = ctx->now;
 	if ((ret = parse_run_options(argc, argv, ctx, &o)) != 0)
 		return ret;
 	if (ctx->format == ETL_FMT_CSV)
 		return cmd_usage_error(ctx, "etl run prints nothing, or json with --format json");
+	if (o.dry_run)
+		flags |= ETL_LOAD_DRY_RUN;
 	ret = -1;
-	if (etl_load_job_start(&job, ctx->db, &ctx->cfg, "run",
-			       ETL_LOAD_JOB_SOURCE | ETL_LOAD_JOB_REFRESH | ETL_LOAD_WATERMARK | ETL_LOAD_HELIX,
-			       &ctx->err) < 0)
+	if (etl_load_job_start(&job, ctx->db, &ctx->cfg, "run", flags, &ctx->err) < 0)
 		goto done;
+	etl_loader_set_max_reject(job.loader, o.max_reject_ppb);
 	if (plan_windows(ctx, &o, &windows, &list.n) < 0)
 		goto done;
 	list.w = windows;
@@ -143,8 +192,12 @@ int cmd_run(int argc, char **argv, etl_ctx *ctx)
 done:
 	ret = ret == 0 ? 0 : (ctx->err.code ? (int)ctx->err.code : ETL_EINTERNAL);
 	if (job.run_id > 0)
-		print_counts(ctx, &job.total);
+		print_counts(ctx, &job.total, o.dry_run, ret);
+	total = job.total;  /* etl_load_job_end clears the job */
 	etl_load_job_end(&job, ret, &ctx->err);
+	/* after the runs row is closed: the metrics read the last success there */
+	if (!o.dry_run)
+		record_metrics(ctx, o.metrics_file ? o.metrics_file : ctx->cfg.metrics_file, started, ret, &total);
 	free(windows);
 	return ret;
 }
@@ -153,5 +206,8 @@ const struct option cmd_run_options[] = {
 	{ "start", required_argument, NULL, 's' },
 	{ "max-windows", required_argument, NULL, 'm' },
 	{ "lookback", required_argument, NULL, 'l' },
+	{ "dry-run", no_argument, NULL, 'n' },
+	{ "max-reject-ratio", required_argument, NULL, 'R' },
+	{ "metrics-file", required_argument, NULL, 'M' },
 	{ 0, 0, 0, 0 },
 };

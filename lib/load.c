@@ -494,7 +494,7 @@ static const char create_sql[] =
 	" seq bigint NOT NULL, transaction_id text NOT NULL, transaction_date timestamptz NOT NULL,"
 	" updated_at timestamptz, store_id bigint NOT NULL, pos_id bigint NOT NULL, camera_id text,"
 	" customer_id text, customer_email text, customer_first_name text, customer_last_name text,"
-	" customer_accepts_marketing boolean, billing_address text, shipping_address text,"
+	" customer_accepts_marketing boolean, billing_address jsonb, shipping_address jsonb,"
 	" billing_province text, billing_country text, currency text NOT NULL,"
 	" financial_status text NOT NULL, total_amount numeric NOT NULL, total_discounts numeric NOT NULL,"
 	" total_tax numeric NOT NULL, units integer NOT NULL, content_md5 text NOT NULL,"
@@ -559,33 +559,38 @@ static const char recompute_sql[] =
  * of its latest changed sale of the window when that one is later (by
  * transaction_date, then transaction_id in byte order) than the one it
  * holds. */
-static const char customers_sql[] =
-	"INSERT INTO customers AS cu (customer_id, email, first_name, last_name, accepts_marketing,"
-	"  last_transaction_date, last_transaction_id)"
-	" SELECT DISTINCT ON (w.customer_id) w.customer_id, w.customer_email, w.customer_first_name,"
+#define CUSTOMERS_HEAD \
+	"INSERT INTO customers AS cu (customer_id, email, first_name, last_name, accepts_marketing," \
+	"  last_transaction_date, last_transaction_id)" \
+	" SELECT DISTINCT ON (w.customer_id) w.customer_id, w.customer_email, w.customer_first_name," \
 	"  w.customer_last_name, w.customer_accepts_marketing, w.transaction_date, w.transaction_id"
+#define CUSTOMERS_TAIL \
+	" WHERE w.customer_id IS NOT NULL" \
+	" ORDER BY w.customer_id, w.transaction_date DESC, w.transaction_id COLLATE \"C\" DESC" \
+	" ON CONFLICT (customer_id) DO UPDATE SET email = excluded.email," \
+	"  first_name = excluded.first_name, last_name = excluded.last_name," \
+	"  accepts_marketing = excluded.accepts_marketing," \
+	"  last_transaction_date = excluded.last_transaction_date," \
+	"  last_transaction_id = excluded.last_transaction_id, updated_at = now()" \
+	" WHERE excluded.last_transaction_date > cu.last_transaction_date" \
+	"  OR (excluded.last_transaction_date = cu.last_transaction_date" \
+	"      AND excluded.last_transaction_id COLLATE \"C\" > cu.last_transaction_id COLLATE \"C\")"
+static const char customers_sql[] =
+	CUSTOMERS_HEAD
 	" FROM load_stage_sales w JOIN window_changed c ON c.transaction_id = w.transaction_id"
-	" WHERE w.customer_id IS NOT NULL"
-	" ORDER BY w.customer_id, w.transaction_date DESC, w.transaction_id COLLATE \"C\" DESC"
-	" ON CONFLICT (customer_id) DO UPDATE SET email = excluded.email,"
-	"  first_name = excluded.first_name, last_name = excluded.last_name,"
-	"  accepts_marketing = excluded.accepts_marketing,"
-	"  last_transaction_date = excluded.last_transaction_date,"
-	"  last_transaction_id = excluded.last_transaction_id, updated_at = now()"
-	" WHERE excluded.last_transaction_date > cu.last_transaction_date"
-	"  OR (excluded.last_transaction_date = cu.last_transaction_date"
-	"      AND excluded.last_transaction_id COLLATE \"C\" > cu.last_transaction_id COLLATE \"C\")";
-
+	CUSTOMERS_TAIL;
 /* 4. The upsert: only rows whose md5 differs are written.  xmax = 0 tells
  * an insert from an update (an updated row version carries the updater's
  * xid); the counts are checked against window_changed. */
+#define STAGED_SALE \
+	" w.transaction_id, w.transaction_date, w.updated_at, w.store_id, w.pos_id, w.camera_id," \
+	" w.customer_id, w.customer_email, w.customer_first_name, w.customer_last_name," \
+	" w.customer_accepts_marketing, w.billing_address, w.shipping_address," \
+	" w.billing_province, w.billing_country, w.currency, w.financial_status, w.total_amount," \
+	" w.total_discounts, w.total_tax, w.units, w.content_md5"
 static const char transactions_sql[] =
 	"WITH m AS (INSERT INTO transactions AS t (" SALE_COLUMNS ", run_id)"
-	"  SELECT w.transaction_id, w.transaction_date, w.updated_at, w.store_id, w.pos_id, w.camera_id,"
-	"   w.customer_id, w.customer_email, w.customer_first_name, w.customer_last_name,"
-	"   w.customer_accepts_marketing, w.billing_address::jsonb, w.shipping_address::jsonb,"
-	"   w.billing_province, w.billing_country, w.currency, w.financial_status, w.total_amount,"
-	"   w.total_discounts, w.total_tax, w.units, w.content_md5, $1::bigint"
+	"  SELECT" STAGED_SALE ", $1::bigint"
 	"  FROM window_changed c JOIN load_stage_sales w ON w.transaction_id = c.transaction_id"
 	"  ON CONFLICT (transaction_id) DO UPDATE SET transaction_date = excluded.transaction_date,"
 	"   updated_at = excluded.updated_at, store_id = excluded.store_id, pos_id = excluded.pos_id,"
@@ -624,12 +629,25 @@ static const char recompute_apply_sql[] =
 static const char lines_delete_sql[] =
 	"DELETE FROM line_items li USING window_changed c"
 	" WHERE li.transaction_id = c.transaction_id AND NOT c.inserted";
-static const char lines_insert_sql[] =
-	"INSERT INTO line_items (transaction_id, line_no, item_id, quantity, unit_price)"
+#define LINES_HEAD \
+	"INSERT INTO line_items (transaction_id, line_no, item_id, quantity, unit_price)" \
 	" SELECT w.transaction_id, u.line_no, u.item_id, u.quantity, u.unit_price"
-	" FROM window_changed c JOIN load_stage_sales w ON w.transaction_id = c.transaction_id"
-	" CROSS JOIN LATERAL unnest(w.line_item_ids, w.line_quantities, w.line_unit_prices)"
-	"  WITH ORDINALITY AS u(item_id, quantity, unit_price, line_no)";
+#define LINES_TAIL \
+	" CROSS JOIN LATERAL unnest(w.line_item_ids, w.line_quantities, w.line_unit_prices)" \
+	"  WITH ORDINALITY AS u(item_id, quantity, unit_price, line_no)"
+static const char lines_insert_sql[] =
+	LINES_HEAD " FROM window_changed c JOIN load_stage_sales w ON w.transaction_id = c.transaction_id"
+	LINES_TAIL;
+
+/* 3b, 4 and 4b when every staged sale is new (the usual hourly window):
+ * straight from the staging table, without the join with window_changed,
+ * and plain INSERTs: a sale that exists after all is a unique violation
+ * that rolls the window back, never a silent overwrite. */
+static const char customers_new_sql[] = CUSTOMERS_HEAD " FROM load_stage_sales w" CUSTOMERS_TAIL;
+static const char transactions_new_sql[] =
+	"INSERT INTO transactions (" SALE_COLUMNS ", run_id) SELECT" STAGED_SALE ", $1::bigint"
+	" FROM load_stage_sales w";
+static const char lines_new_sql[] = LINES_HEAD " FROM load_stage_sales w" LINES_TAIL;
 
 /* 5. The quarantine: a record identical to an older quarantined one is not
  * kept twice (a re-read window would otherwise add the same rows every
@@ -681,12 +699,16 @@ struct etl_loader {
 	int copy_pending;        /* a page's COPY may still run on the server */
 	etl_quarantine q;
 	etl_reasons reasons;
+	int tables;              /* the temp tables exist (begin_window) */
 	struct buf canon, text, arr_ids, arr_qty, arr_price;
 	/* the window being loaded */
 	const etl_window *win;
 	int64_t seq, fetched, staged, quarantined;
 	int64_t q_before;        /* the greatest quarantine_id before the window */
 	double ms_records, ms_copy; /* time validating and staging, for -vv */
+	int64_t max_reject_ppb;  /* etl_loader_set_max_reject; -1 = no limit */
+	void (*page_fn)(void *arg, int64_t fetched);  /* etl_loader_set_page_hook */
+	void *page_arg;
 };
 
 /* Several statements in one round trip: PQexec, not the extended protocol
@@ -717,13 +739,23 @@ int etl_loader_open(etl_loader **out, etl_db *db, const etl_config *cfg, etl_sou
 	l->run_id = run_id;
 	l->flags = flags;
 	l->helix = (flags & ETL_LOAD_HELIX) && etl_config_helix_on(cfg);
+	l->max_reject_ppb = -1;
 	etl_quarantine_init(&l->q, db, run_id);
-	if (create_tables(db, err) < 0) {
-		etl_loader_close(l);
-		return -1;
-	}
 	*out = l;
 	return 0;
+}
+
+/* Opens a window's transaction; the temp tables are created before the
+ * first one (in autocommit, so that a rolled-back window keeps them): a run
+ * with no window due, the hourly idle case, never pays for their DDL. */
+static int begin_window(etl_loader *l, etl_err *err)
+{
+	if (!l->tables) {
+		if (create_tables(l->db, err) < 0)
+			return -1;
+		l->tables = 1;
+	}
+	return etl_db_begin(l->db, err);
 }
 
 void etl_loader_close(etl_loader *l)
@@ -992,6 +1024,8 @@ static int on_page(void *arg, const cJSON *data, etl_err *err)
 	rc = page_done(l, err);
 	l->ms_records += t1 - t0;
 	l->ms_copy += mono_ms() - t1;
+	if (rc == 0 && l->page_fn)
+		l->page_fn(l->page_arg, l->fetched);
 	return rc;
 }
 
@@ -1038,13 +1072,22 @@ static int exec_count(etl_db *db, const char *sql, int np, const char *const *p,
 
 /* Writes the changed sales: customers, transactions, line items; checks
  * that the upsert did what window_changed says. */
-static int merge_changed(etl_loader *l, int64_t want_ins, int64_t want_upd, etl_err *err)
+static int merge_changed(etl_loader *l, int64_t loaded, int64_t want_ins, int64_t want_upd, etl_err *err)
 {
 	char run[24];
 	const char *p[] = { run };
 	int64_t recompute = 0, ins = 0, upd = 0;
 
 	fmt_i64(run, l->run_id);
+	if (want_upd == 0 && want_ins == loaded) {
+		if (exec_count(l->db, customers_new_sql, 0, NULL, NULL, "merging customers", err) < 0 ||
+		    exec_count(l->db, transactions_new_sql, 1, p, &ins, "merging transactions", err) < 0)
+			return -1;
+		if (ins != want_ins)
+			return etl_err_set(err, ETL_EINTERNAL, "merging transactions: inserted %" PRId64
+					   " where %" PRId64 " were due", ins, want_ins);
+		return exec_count(l->db, lines_new_sql, 0, NULL, NULL, "merging line items", err);
+	}
 	if (want_upd > 0 && exec_count(l->db, recompute_sql, 0, NULL, &recompute,
 				       "finding the customers to recompute", err) < 0)
 		return -1;
@@ -1085,7 +1128,7 @@ static int merge(etl_loader *l, int replay, etl_run_counts *c, etl_err *err)
 	if (staged - losers - superseded > 0 &&
 	    query_pair(l->db, changed_sql, 0, NULL, &ins, &upd, "comparing with the stored sales", err) < 0)
 		return -1;
-	if (ins + upd > 0 && merge_changed(l, ins, upd, err) < 0)
+	if (ins + upd > 0 && merge_changed(l, staged - losers - superseded, ins, upd, err) < 0)
 		return -1;
 	c->fetched = l->fetched;
 	c->quarantined = l->quarantined;
@@ -1189,12 +1232,107 @@ static int fetch_window(etl_loader *l, const etl_window *win, etl_err *err)
 	return 0;
 }
 
+/* ---- the reject ceiling ------------------------------------------------ */
+
+int etl_load_parse_ratio(const char *s, int64_t *out_ppb)
+{
+	int64_t whole = 0, frac = 0, unit = 1000000000;
+	int digits = 0;
+
+	for (; *s >= '0' && *s <= '9'; s++, digits++) {
+		whole = whole * 10 + (*s - '0');
+		if (whole > 1)
+			return -1;
+	}
+	if (*s == '.') {
+		for (s++; *s >= '0' && *s <= '9'; s++, digits++) {
+			if (unit == 1)  /* a tenth of a part per billion */
+				return -1;
+			unit /= 10;
+			frac += (*s - '0') * unit;
+		}
+	}
+	if (*s || digits == 0 || whole * 1000000000 + frac > 1000000000)
+		return -1;
+	*out_ppb = whole * 1000000000 + frac;
+	return 0;
+}
+
+void etl_loader_set_max_reject(etl_loader *l, int64_t ppb)
+{
+	l->max_reject_ppb = ppb;
+}
+
+void etl_loader_set_page_hook(etl_loader *l, void (*fn)(void *arg, int64_t fetched), void *arg)
+{
+	l->page_fn = fn;
+	l->page_arg = arg;
+}
+
+/* The window's most frequent reason codes (unknown_item:ID counted as one
+ * code), for the message of a window over the ceiling. */
+static const char top_reasons_sql[] =
+	"SELECT code, count(*) FROM (SELECT CASE WHEN split_part(r, ':', 1) = 'unknown_item' THEN 'unknown_item'"
+	"  ELSE r END AS code FROM quarantine q CROSS JOIN LATERAL unnest(q.reasons) AS u(r)"
+	"  WHERE q.quarantine_id > $1 AND q.resource = 'sales') x"
+	" GROUP BY code ORDER BY count(*) DESC, code LIMIT 3";
+
+/* Whether the window just fetched quarantined more than its ceiling: then
+ * 1 with err set (ETL_EDATA, or the database's error reading the reasons),
+ * else 0. */
+static int too_many_rejects(etl_loader *l, etl_err *err)
+{
+	char before[24], ratio[32], reasons[256] = "";
+	const char *p[] = { before };
+	PGresult *res;
+	size_t n = 0;
+	int over;
+
+	if (l->max_reject_ppb < 0 || l->fetched == 0 || l->quarantined == 0)
+		return 0;
+	if (l->fetched <= INT64_MAX / 1000000000)
+		over = l->quarantined * 1000000000 > l->max_reject_ppb * l->fetched;
+	else
+		over = (long double)l->quarantined / (long double)l->fetched >
+		       (long double)l->max_reject_ppb / 1e9L;
+	if (!over)
+		return 0;
+	fmt_i64(before, l->q_before);
+	res = etl_db_query(l->db, top_reasons_sql, 1, p, err);
+	if (!res) {
+		etl_err_prefix(err, "reading the reasons of a window over --max-reject-ratio");
+		return 1;
+	}
+	for (int i = 0; i < PQntuples(res) && n < sizeof(reasons); i++)
+		n += (size_t)snprintf(reasons + n, sizeof(reasons) - n, "%s%s %s", i ? ", " : "",
+				      PQgetvalue(res, i, 0), PQgetvalue(res, i, 1));
+	PQclear(res);
+	/* the ceiling as given: 500000000 -> "0.5" */
+	n = (size_t)snprintf(ratio, sizeof(ratio), "%" PRId64 ".%09" PRId64, l->max_reject_ppb / 1000000000,
+			     l->max_reject_ppb % 1000000000);
+	while (n > 0 && ratio[n - 1] == '0')
+		ratio[--n] = '\0';
+	if (n > 0 && ratio[n - 1] == '.')
+		ratio[--n] = '\0';
+	etl_err_set(err, ETL_EDATA,
+		    "%" PRId64 " of the %" PRId64 " records fetched (%.1f%%) would be quarantined, more than "
+		    "--max-reject-ratio %s allows; the most frequent reasons: %s",
+		    l->quarantined, l->fetched, 100.0 * (double)l->quarantined / (double)l->fetched, ratio,
+		    reasons[0] ? reasons : "none recorded");
+	etl_err_hint(err, "nothing of this window was committed (the windows before it were); look at the "
+		     "source's data, then run again, or raise --max-reject-ratio to load the window and "
+		     "quarantine its rejects");
+	return 1;
+}
+
 /* Everything of a window between BEGIN and COMMIT. */
 static int window_body(etl_loader *l, const etl_window *win, etl_run_counts *c, etl_err *err)
 {
 	if (!l->src)
 		return etl_err_set(err, ETL_EINTERNAL, "a loader without a source cannot load windows");
 	if (read_q_before(l, err) < 0 || fetch_window(l, win, err) < 0)
+		return -1;
+	if (too_many_rejects(l, err))
 		return -1;
 	if (merge(l, 0, c, err) < 0 || tidy_quarantine(l, c, err) < 0)
 		return -1;
@@ -1211,7 +1349,7 @@ int etl_load_window(etl_loader *l, const etl_window *win, etl_run_counts *out, e
 
 	memset(out, 0, sizeof(*out));
 	window_reset(l, win);
-	if (etl_db_begin(l->db, err) < 0)
+	if (begin_window(l, err) < 0)
 		goto fail;
 	if (window_body(l, win, out, err) < 0 || finish_transaction(l, err) < 0)
 		goto fail;
@@ -1225,6 +1363,63 @@ fail:
 	etl_err_prefix(err, "window %s to %s (rolled back)", since, until);
 	if (!err->hint[0])
 		etl_err_hint(err, "run again: the window is loaded again from its start");
+	return -1;
+}
+
+/* ---- a window from CSV (benchmarks) ------------------------------------ */
+
+static const char copy_sales_csv_sql[] =
+	"COPY load_stage_sales (seq, " SALE_COLUMNS ", line_item_ids, line_quantities, line_unit_prices)"
+	" FROM STDIN (FORMAT csv)";
+
+/* Streams the file into the staging table with one COPY. */
+static int stage_csv(etl_loader *l, FILE *csv, etl_err *err)
+{
+	PGconn *conn = etl_db_conn(l->db);
+	PGresult *res = PQexec(conn, copy_sales_csv_sql);
+	char chunk[65536];
+	size_t n;
+	int ok;
+
+	ok = res && PQresultStatus(res) == PGRES_COPY_IN;
+	PQclear(res);
+	if (!ok)
+		return etl_db_fail(l->db, NULL, "staging sales from CSV", err);
+	while (ok && (n = fread(chunk, 1, sizeof(chunk), csv)) > 0)
+		ok = PQputCopyData(conn, chunk, (int)n) == 1;
+	if (PQputCopyEnd(conn, ok && !ferror(csv) ? NULL : "the CSV file could not be read") != 1)
+		ok = 0;
+	res = PQgetResult(conn);
+	if (!res || PQresultStatus(res) != PGRES_COMMAND_OK) {
+		etl_db_fail(l->db, res, "staging sales from CSV", err);
+		PQclear(res);
+		while ((res = PQgetResult(conn)) != NULL)
+			PQclear(res);
+		return -1;
+	}
+	l->staged = l->fetched = strtoll(PQcmdTuples(res), NULL, 10);
+	PQclear(res);
+	while ((res = PQgetResult(conn)) != NULL)
+		PQclear(res);
+	return 0;
+}
+
+int etl_load_window_csv(etl_loader *l, const etl_window *win, FILE *csv, etl_run_counts *out, etl_err *err)
+{
+	memset(out, 0, sizeof(*out));
+	window_reset(l, win);
+	if (begin_window(l, err) < 0)
+		goto fail;
+	if (read_q_before(l, err) < 0 || stage_csv(l, csv, err) < 0 || merge(l, 0, out, err) < 0 ||
+	    tidy_quarantine(l, out, err) < 0)
+		goto fail;
+	out->windows = 1;
+	if (record_window(l, win, out, err) < 0 || finish_transaction(l, err) < 0)
+		goto fail;
+	return 0;
+fail:
+	etl_db_rollback(l->db);
+	memset(out, 0, sizeof(*out));
 	return -1;
 }
 
@@ -1249,13 +1444,18 @@ static void send_helix(etl_loader *l, etl_run_counts *c)
 	c->helix_failed += st.failed;
 }
 
-static void log_window(const etl_window *w, const etl_run_counts *c, int helix)
+static void log_window(const etl_window *w, const etl_run_counts *c, int helix, int dry_run)
 {
 	char since[40], until[40];
 
 	etl_time_format(w->since, since, sizeof(since));
 	etl_time_format(w->until, until, sizeof(until));
-	if (helix)
+	if (dry_run)
+		etl_info("window %s to %s (dry run, rolled back): fetched %" PRId64 ", would load %" PRId64
+			 " (inserted %" PRId64 ", updated %" PRId64 ", unchanged %" PRId64 "), duplicates %"
+			 PRId64 ", quarantined %" PRId64, since, until, c->fetched, c->loaded, c->inserted,
+			 c->updated, c->unchanged, c->duplicates, c->quarantined);
+	else if (helix)
 		etl_info("window %s to %s: fetched %" PRId64 ", loaded %" PRId64 " (inserted %" PRId64
 			 ", updated %" PRId64 ", unchanged %" PRId64 "), duplicates %" PRId64
 			 ", quarantined %" PRId64 "; helix sent %" PRId64 ", updated %" PRId64
@@ -1294,7 +1494,7 @@ int etl_load_windows(etl_loader *l, etl_window_fn next, void *arg, etl_run_count
 			break;
 		}
 		send_helix(l, &c);
-		log_window(&w, &c, l->helix);
+		log_window(&w, &c, l->helix, (l->flags & ETL_LOAD_DRY_RUN) != 0);
 		etl_run_counts_add(total, &c);
 		any = 1;
 	}
@@ -1436,7 +1636,7 @@ int etl_load_replay(etl_loader *l, etl_run_counts *out, etl_err *err)
 
 	memset(out, 0, sizeof(*out));
 	window_reset(l, NULL);
-	if (etl_db_begin(l->db, err) < 0)
+	if (begin_window(l, err) < 0)
 		goto fail;
 	if (replay_body(l, out, err) < 0 || finish_transaction(l, err) < 0)
 		goto fail;
@@ -1501,7 +1701,10 @@ int etl_load_job_start(etl_load_job *job, etl_db *db, const etl_config *cfg, con
 		return -1;
 	if ((flags & ETL_LOAD_JOB_SOURCE) && etl_source_open(&job->src, cfg, err) < 0)
 		return -1;
-	if (job->src && (flags & ETL_LOAD_JOB_REFRESH) && job_refresh(job, err) < 0)
+	if (job->src && (flags & ETL_LOAD_JOB_REFRESH) && (flags & ETL_LOAD_DRY_RUN))
+		etl_info("dry run: the reference data is not refreshed (that would commit); sales are "
+			 "checked against the reference data the database holds");
+	else if (job->src && (flags & ETL_LOAD_JOB_REFRESH) && job_refresh(job, err) < 0)
 		return -1;
 	if (etl_refdata_load(db, &job->ref, err) < 0)
 		return etl_err_prefix(err, "reading the reference data");

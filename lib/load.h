@@ -38,6 +38,7 @@
 #define ETL_LOAD_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #include "config.h"
 #include "db.h"
@@ -51,12 +52,14 @@
 #define ETL_LOAD_WATERMARK (1u << 0)  /* move the watermark to each window's end (etl run) */
 #define ETL_LOAD_HELIX     (1u << 1)  /* queue Helix events in each window and send them
 				       * after each commit; ignored when Helix is off */
-#define ETL_LOAD_DRY_RUN   (1u << 2)  /* roll each window back instead of committing */
+#define ETL_LOAD_DRY_RUN   (1u << 2)  /* roll each window back instead of committing, send
+				       * nothing to Helix; a job does not refresh the
+				       * reference data (that refresh commits on its own) */
 
 typedef struct etl_loader etl_loader;
 
-/* Prepares a loader on db (creating its temp tables, in autocommit: no
- * transaction may be open).  Borrows db, cfg, src (may be NULL for replay
+/* Prepares a loader on db (its temp tables are created before its first
+ * window, in autocommit: no transaction may be open when a window starts).  Borrows db, cfg, src (may be NULL for replay
  * only) and ref (the reference data sales are validated against): they must
  * outlive the loader.  run_id is the runs row the windows are recorded
  * under.  *out owned by the caller: etl_loader_close().  Returns 0 or -1. */
@@ -64,11 +67,37 @@ int etl_loader_open(etl_loader **out, etl_db *db, const etl_config *cfg, etl_sou
 		    const etl_refdata *ref, int64_t run_id, unsigned flags, etl_err *err);
 void etl_loader_close(etl_loader *l);
 
+/* Parses a reject ratio, a decimal from 0 to 1 with at most 9 places
+ * ("0", "0.05", ".5", "1", "1.0"), into parts per billion.  Returns 0, or -1
+ * when s is anything else. */
+int etl_load_parse_ratio(const char *s, int64_t *out_ppb);
+
+/* Limits the share of a window's fetched records that may be quarantined,
+ * in parts per billion (-1, the default: no limit).  A window whose
+ * quarantined / fetched exceeds it is rolled back and etl_load_window fails
+ * with ETL_EDATA (65) and a message naming the window, the counts and the
+ * most frequent reason codes.  Checked before the merge: the window's
+ * records are fetched and validated, nothing of it is written. */
+void etl_loader_set_max_reject(etl_loader *l, int64_t ppb);
+
+/* Calls fn(arg, fetched) after each page of a window, fetched being the
+ * window's records so far (for a progress line; fn must not use the
+ * database).  fn NULL: none (the default). */
+void etl_loader_set_page_hook(etl_loader *l, void (*fn)(void *arg, int64_t fetched), void *arg);
+
 /* Loads one window [since, until) in one transaction, as described above.
  * *out gets the window's counts (windows = 1) when it committed (or, with
  * ETL_LOAD_DRY_RUN, rolled back as asked); on error it is zeroed, the window
  * is rolled back and -1 returned with err set. */
 int etl_load_window(etl_loader *l, const etl_window *win, etl_run_counts *out, etl_err *err);
+
+/* For benchmarks (test/bench): loads one window whose sales are already
+ * validated and flattened, as CSV rows of the staging table in its column
+ * order (seq, the transactions columns of the merge, content_md5, then the
+ * line items as three arrays), sent with one COPY and merged exactly as
+ * etl_load_window merges (counts, run_windows, watermark likewise).  The
+ * loader may have no source.  Returns 0, or -1 with the window rolled back. */
+int etl_load_window_csv(etl_loader *l, const etl_window *win, FILE *csv, etl_run_counts *out, etl_err *err);
 
 /* Gives the next window to load: 1 with *out filled, 0 when there are no
  * more. */
@@ -123,8 +152,9 @@ typedef struct etl_load_job {
 
 /* Starts a job (the run lock must be held): records the run under command
  * ("run", "fetch", ...), opens the source, refreshes the reference
- * snapshots, loads the reference data and opens a loader with the
- * ETL_LOAD_* bits of flags.  On error the job is still safe to end (and
+ * snapshots (not with ETL_LOAD_DRY_RUN: the refresh is a commit of its own,
+ * so a dry run checks sales against the stored reference data), loads the
+ * reference data and opens a loader with the ETL_LOAD_* bits of flags.  On error the job is still safe to end (and
  * should be: the runs row, once written, is closed there).  Returns 0 or -1. */
 int etl_load_job_start(etl_load_job *job, etl_db *db, const etl_config *cfg, const char *command,
 		       unsigned flags, etl_err *err);

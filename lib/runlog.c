@@ -47,6 +47,35 @@ char *etl_run_counts_json(const etl_run_counts *c)
 	return out;
 }
 
+char *etl_run_counts_json_dry_run(const etl_run_counts *c)
+{
+	static const char mark[] = ", \"dry_run\": true}";
+	char *json = etl_run_counts_json(c), *out;
+	size_t len;
+
+	if (!json)
+		return NULL;
+	len = strlen(json);  /* ends in '}' */
+	out = realloc(json, len + sizeof(mark));
+	if (!out) {
+		free(json);
+		return NULL;
+	}
+	memcpy(out + len - 1, mark, sizeof(mark));
+	return out;
+}
+
+void etl_run_counts_describe(char *buf, size_t n, const etl_run_counts *c)
+{
+	snprintf(buf, n,
+		 "%" PRId64 " window%s, %" PRId64 " record%s fetched: %" PRId64 " would load (%" PRId64
+		 " new, %" PRId64 " changed, %" PRId64 " unchanged), %" PRId64 " duplicate%s, %" PRId64
+		 " quarantined",
+		 c->windows, c->windows == 1 ? "" : "s", c->fetched, c->fetched == 1 ? "" : "s", c->loaded,
+		 c->inserted, c->updated, c->unchanged, c->duplicates, c->duplicates == 1 ? "" : "s",
+		 c->quarantined);
+}
+
 int etl_runlog_start(etl_db *db, const char *command, int64_t *run_id, etl_err *err)
 {
 	char pid[24], host[256];

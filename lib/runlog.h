@@ -14,6 +14,7 @@
 #ifndef ETL_RUNLOG_H
 #define ETL_RUNLOG_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "db.h"
@@ -40,6 +41,17 @@ int etl_run_counts_consistent(const etl_run_counts *c);
  * ("windows", "fetched", ..., "helix_pending"), integers, no newline.
  * Caller frees with free(); NULL on out of memory. */
 char *etl_run_counts_json(const etl_run_counts *c);
+
+/* The same object with "dry_run": true added last, for the output of a dry
+ * run, which must not pass for a real one.  Caller frees; NULL on out of
+ * memory. */
+char *etl_run_counts_json_dry_run(const etl_run_counts *c);
+
+/* The load counts in words, for people (a dry run's summary):
+ * "3 windows, 120 records fetched: 110 would load (100 new, 5 changed,
+ * 5 unchanged), 4 duplicates, 6 quarantined".  Writes into buf (size n),
+ * always NUL-terminated, cut to fit. */
+void etl_run_counts_describe(char *buf, size_t n, const etl_run_counts *c);
 
 /* Marks every 'running' row 'killed' (with the lock held, no other etl is
  * running: those processes died), then inserts this run's row with command,

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The Prometheus textfile: files written by lib/metrics (through the
-# test_metrics helper, and by `etl run --metrics-file` once the run takes
-# it) pass `promtool check metrics`, keep the last success across failed
-# runs, read their levels from the database, and are replaced atomically.
+# test_metrics helper, and by `etl run --metrics-file` or ETL_METRICS_FILE)
+# pass `promtool check metrics`, keep the last success across failed runs,
+# read their levels from the database, and are replaced atomically; a dry
+# run leaves the file alone, and a file that cannot be written is a warning.
 . "$(dirname "$0")/lib.sh"
 it_init ops_metrics
 it_migrate
@@ -104,53 +105,58 @@ eq "levels: quarantine" "1" "$(val "$m" etl_quarantine_records)"
 eq "levels: last success from the runs table" "1795226800.000" "$(val "$m" etl_last_success_timestamp_seconds)"
 eq "levels: exit code" "65" "$(val "$m" etl_last_run_exit_code)"
 
-# 3. etl run itself, once it takes --metrics-file (the lead wires it in).
-ETL_DATABASE_URL=$ETL_DATABASE_URL "$ETL_BIN" run --metrics-file /dev/null >/dev/null 2>"$IT_TMP/err"
-if grep -q 'unknown option' "$IT_TMP/err"; then
-  echo "# skipped: etl run does not take --metrics-file yet"
-else
-  q "TRUNCATE watermark; DELETE FROM helix_outbox; DELETE FROM quarantine" >/dev/null
-  start_fake_source
-  rm -f "$m"
-  exit_is "etl run --metrics-file: 0" 0 etl run --now 2026-11-21T05:05:00Z --start 2026-11-20T00:00:00Z --metrics-file "$m" --format json
-  j=$(cat "$IT_TMP/out")
-  eq "silent on stderr" "" "$(cat "$IT_TMP/err")"
-  check "the run wrote the file" test -s "$m"
-  lint "etl run" "$m"
-  check "etl run: well formed" well_formed "$m"
-  eq "etl run: exit code" "0" "$(val "$m" etl_last_run_exit_code)"
-  eq "etl run: windows" "$(jq .windows <<<"$j")" "$(val "$m" etl_last_run_windows)"
-  eq "etl run: loaded" "$(jq .loaded <<<"$j")" "$(val "$m" 'etl_last_run_records{outcome="loaded"}')"
-  eq "etl run: inserted" "$(jq .inserted <<<"$j")" "$(val "$m" 'etl_last_run_loaded_records{change="inserted"}')"
-  eq "etl run: records add up to fetched" "$(jq .fetched <<<"$j")" \
-    "$(grep '^etl_last_run_records' "$m" | awk '{s += $2} END {print s}')"
-  eq "etl run: watermark lag" "18300" "$(val "$m" etl_watermark_lag_seconds)"
-  now_s=$(date +%s)
-  check "etl run: timestamps are the real clock, not --now" \
-    awk -v t="$(val "$m" etl_last_run_timestamp_seconds)" -v n="$now_s" 'BEGIN { exit !(t > n - 60 && t < n + 60) }'
-  success=$(val "$m" etl_last_success_timestamp_seconds)
-  eq "etl run: success is now" "$(val "$m" etl_last_run_timestamp_seconds)" "$success"
+# 3. etl run itself.
+q "TRUNCATE watermark; DELETE FROM helix_outbox; DELETE FROM quarantine" >/dev/null
+start_fake_source
+rm -f "$m"
+exit_is "etl run --metrics-file: 0" 0 etl run --now 2026-11-21T05:05:00Z --start 2026-11-20T00:00:00Z --metrics-file "$m" --format json
+j=$(cat "$IT_TMP/out")
+json_counts_add_up "etl run --metrics-file" "$j"
+eq "silent on stderr" "" "$(cat "$IT_TMP/err")"
+check "the run wrote the file" test -s "$m"
+lint "etl run" "$m"
+check "etl run: well formed" well_formed "$m"
+eq "etl run: exit code" "0" "$(val "$m" etl_last_run_exit_code)"
+eq "etl run: windows" "$(jq .windows <<<"$j")" "$(val "$m" etl_last_run_windows)"
+eq "etl run: loaded" "$(jq .loaded <<<"$j")" "$(val "$m" 'etl_last_run_records{outcome="loaded"}')"
+eq "etl run: inserted" "$(jq .inserted <<<"$j")" "$(val "$m" 'etl_last_run_loaded_records{change="inserted"}')"
+eq "etl run: records add up to fetched" "$(jq .fetched <<<"$j")" \
+  "$(grep '^etl_last_run_records' "$m" | awk '{s += $2} END {print s}')"
+eq "etl run: watermark lag" "18300" "$(val "$m" etl_watermark_lag_seconds)"
+now_s=$(date +%s)
+check "etl run: timestamps are the real clock, not --now" \
+  awk -v t="$(val "$m" etl_last_run_timestamp_seconds)" -v n="$now_s" 'BEGIN { exit !(t > n - 60 && t < n + 60) }'
+success=$(val "$m" etl_last_success_timestamp_seconds)
+eq "etl run: success is now" "$(val "$m" etl_last_run_timestamp_seconds)" "$success"
 
-  # A failing run (the source is gone): the exit code, the kept success.
-  exit_is "etl run against a dead source: 69" 69 env ETL_SOURCE_URL=http://127.0.0.1:9 ETL_HTTP_RETRIES=0 \
-    ETL_METRICS_FILE="$m" "$ETL_BIN" run --now 2026-11-21T06:05:00Z
-  lint "etl run failed" "$m"
-  eq "failed run: exit code" "69" "$(val "$m" etl_last_run_exit_code)"
-  eq "failed run: success 0" "0" "$(val "$m" etl_last_run_success)"
-  eq "failed run: last success kept" "$success" "$(val "$m" etl_last_success_timestamp_seconds)"
+# A failing run (the source is gone): the exit code, the kept success.
+exit_is "etl run against a dead source: 69" 69 env ETL_SOURCE_URL=http://127.0.0.1:9 ETL_HTTP_RETRIES=0 \
+  ETL_METRICS_FILE="$m" "$ETL_BIN" run --now 2026-11-21T06:05:00Z
+lint "etl run failed" "$m"
+eq "failed run: exit code" "69" "$(val "$m" etl_last_run_exit_code)"
+eq "failed run: success 0" "0" "$(val "$m" etl_last_run_success)"
+eq "failed run: last success kept" "$success" "$(val "$m" etl_last_success_timestamp_seconds)"
 
-  # A dry run does not pretend to be the hourly job.
-  before=$(md5sum <"$m")
-  "$ETL_BIN" run --now 2026-11-21T07:05:00Z --dry-run --metrics-file "$m" >/dev/null 2>"$IT_TMP/err"
-  if grep -q 'unknown option' "$IT_TMP/err"; then
-    echo "# skipped: etl run does not take --dry-run yet"
-  else
-    eq "a dry run leaves the metrics file alone" "$before" "$(md5sum <"$m")"
-  fi
+# A dry run does not pretend to be the hourly job, named by option or variable.
+before=$(md5sum <"$m")
+exit_is "a dry run: 0" 0 etl run --now 2026-11-21T07:05:00Z --dry-run --metrics-file "$m"
+eq "a dry run leaves the metrics file alone" "$before" "$(md5sum <"$m")"
+exit_is "a dry run with ETL_METRICS_FILE: 0" 0 env ETL_METRICS_FILE="$m" "$ETL_BIN" run --now 2026-11-21T07:05:00Z --dry-run
+eq "a dry run leaves the ETL_METRICS_FILE alone" "$before" "$(md5sum <"$m")"
 
-  # A metrics file that cannot be written does not undo the run: a warning.
-  exit_is "metrics into a missing directory: the run still succeeds" 0 \
-    etl run --now 2026-11-21T07:05:00Z --metrics-file "$IT_TMP/nope/etl.prom"
-  check "with a warning naming the file" grep -q "$IT_TMP/nope" "$IT_TMP/err"
-fi
+# --metrics-file wins over ETL_METRICS_FILE.
+exit_is "--metrics-file over ETL_METRICS_FILE: 0" 0 env ETL_METRICS_FILE="$IT_TMP/textfile/other.prom" \
+  "$ETL_BIN" run --now 2026-11-21T07:05:00Z --metrics-file "$m" --format json
+json_counts_add_up "after the dry runs" "$(cat "$IT_TMP/out")"
+check "the option's file was written" bash -c "[[ '$before' != \"\$(md5sum <'$m')\" ]]"
+check "not the variable's" test ! -e "$IT_TMP/textfile/other.prom"
+lint "etl run, after the dry runs" "$m"
+eq "the real run did the windows the dry runs left" "$(jq .windows "$IT_TMP/out")" "$(val "$m" etl_last_run_windows)"
+
+# A metrics file that cannot be written does not undo the run: a warning.
+exit_is "metrics into a missing directory: the run still succeeds" 0 \
+  etl run --now 2026-11-21T07:05:00Z --metrics-file "$IT_TMP/nope/etl.prom"
+check "with a warning naming the file" grep -q "$IT_TMP/nope" "$IT_TMP/err"
+eq "every run's counts add up (the runs table)" "0" \
+  "$(q "SELECT count(*) FROM runs WHERE fetched <> loaded + duplicates + quarantined OR loaded <> inserted + updated + unchanged")"
 it_done

@@ -2,7 +2,9 @@
 # The progress line (lib/progress): drawn on a terminal only, redrawn in
 # place at most four times a second, erased at the end; nothing at all when
 # stderr is a pipe or a file (cron) or when disabled (-q).  The terminal is a
-# pseudo-terminal from script(1) (util-linux).
+# pseudo-terminal from script(1) (util-linux).  Then etl backfill and etl
+# fetch themselves: days or windows and records on a terminal, nothing under
+# -q or without a terminal, log lines instead under -v.
 . "$(dirname "$0")/lib.sh"
 it_init ops_progress
 
@@ -50,4 +52,36 @@ updates=$(tr -d '\r\n' <"$IT_TMP/tty" | sed 's/.*done //')
 check "a tight loop of $updates updates draws only $draws times in 1.2 s" bash -c "[[ $draws -ge 1 && $draws -le 5 && $updates -gt 1000 ]]"
 check "with no total: pages and records, no percentage" bash -c "grep -q 'fetch: [0-9,]* pages, [0-9,]* records' '$IT_TMP/tty' && ! grep -q '%' '$IT_TMP/tty'"
 
+
+# etl backfill and fetch, against a slow source (every page of sales takes
+# 0.3 s, so the work outlasts the half second before the first drawing).
+it_migrate
+start_fake_source --sales 4000 --start 2026-11-20T00:00:00Z --hours 96
+curl -fsS -X POST --data '[{"path": "/v1/sales", "delay_ms": 300, "count": -1}]' "$FAKE_SOURCE/_control/faults" >/dev/null
+
+check "backfill on a terminal: 0" on_tty "$IT_TMP/tty" "$ETL_BIN" backfill --from 2026-11-20 --to 2026-11-23
+draws=$(tr '\r' '\n' <"$IT_TMP/tty" | grep -c '^backfill: ')
+check "backfill draws its line ($draws times)" test "$draws" -ge 1
+check "backfill counts days and records" grep -Eq 'backfill: [0-9]/4 days \([0-9]+%\), [0-9,]+ records' "$IT_TMP/tty"
+eq "backfill: no newline: the line is redrawn in place, and a success prints nothing else" \
+  "0" "$(tr -cd '\n' <"$IT_TMP/tty" | wc -c)"
+last=$(sed 's/\r*$//' "$IT_TMP/tty" | awk -F'\r' '{print $NF}')
+check "backfill: the line is erased with spaces at the end" bash -c "[[ '$last' =~ ^\ +$ ]]"
+eq "backfill loaded the 4 days" "4000" "$(q "SELECT count(*) FROM transactions")"
+
+check "fetch on a terminal: 0" on_tty "$IT_TMP/tty" "$ETL_BIN" fetch --since 2026-11-21T00:00:00Z --until 2026-11-21T06:00:00Z
+check "fetch counts windows and records" grep -Eq 'fetch: [0-9]/6 windows \([0-9]+%\), [0-9,]+ records' "$IT_TMP/tty"
+
+check "backfill -q on a terminal: 0" on_tty "$IT_TMP/tty" "$ETL_BIN" backfill --from 2026-11-20 --to 2026-11-22 -q
+eq "-q: nothing at all, even on a terminal" "" "$(cat "$IT_TMP/tty")"
+check "backfill -v on a terminal: 0" on_tty "$IT_TMP/tty" "$ETL_BIN" backfill --from 2026-11-20 --to 2026-11-22 -v
+check "-v: a line per day instead" grep -q 'window 2026-11-22T00:00:00Z to 2026-11-23T00:00:00Z' "$IT_TMP/tty"
+check "-v: no progress line" bash -c "! grep -q 'backfill: ' '$IT_TMP/tty'"
+exit_is "backfill with stderr to a file (cron): 0" 0 etl backfill --from 2026-11-20 --to 2026-11-22
+eq "not a terminal: not one byte" "" "$(cat "$IT_TMP/out" "$IT_TMP/err")"
+exit_is "fetch with stderr to a file (cron): 0" 0 etl fetch --since 2026-11-21T00:00:00Z --until 2026-11-21T03:00:00Z
+eq "fetch, not a terminal: not one byte" "" "$(cat "$IT_TMP/out" "$IT_TMP/err")"
+
+eq "every run's counts add up (the runs table)" "0" \
+  "$(q "SELECT count(*) FROM runs WHERE fetched <> loaded + duplicates + quarantined OR loaded <> inserted + updated + unchanged")"
 it_done
