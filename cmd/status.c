@@ -24,10 +24,6 @@
 
 #define STATUS_RUNS 5
 
-/* lib/db.c's ETL_LOCK_KEY: whether any etl holds the run lock tells a live
- * 'running' row from one whose process died (the next run marks it killed). */
-#define STATUS_LOCK_KEY "6648940"
-
 #define TS(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
 
 static const char run_columns[] =
@@ -85,8 +81,9 @@ static int load_status(etl_ctx *ctx, struct status *st)
 		"       " TS("o.queued_at") ", "
 		"       round(extract(epoch FROM now() - o.queued_at))::bigint, "
 		"       " TS("s.finished_at") ", s.run_id, "
-		"       EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = " STATUS_LOCK_KEY
-		"               AND granted) "
+		/* whether an etl holds the run lock tells a live 'running' row
+		 * from one whose process died (the next run marks it killed) */
+		"       EXISTS (SELECT 1 FROM pg_locks l WHERE " ETL_DB_LOCK_HELD ") "
 		"FROM (SELECT 1) one "
 		"LEFT JOIN watermark w ON true "
 		"LEFT JOIN LATERAL (SELECT min(queued_at) AS queued_at FROM helix_outbox "

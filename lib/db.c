@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The advisory lock key: "etl" in ASCII, the same for every etl binary. */
-#define ETL_LOCK_KEY "6648940"
 
 struct etl_db {
 	PGconn *conn;
@@ -229,7 +227,7 @@ int etl_db_check_schema(etl_db *db, etl_err *err)
 
 int etl_db_lock(etl_db *db, etl_err *err)
 {
-	PGresult *res = etl_db_query(db, "SELECT pg_try_advisory_lock(" ETL_LOCK_KEY ")", 0, NULL, err);
+	PGresult *res = etl_db_query(db, "SELECT pg_try_advisory_lock(" ETL_DB_LOCK_KEY ")", 0, NULL, err);
 	int got;
 
 	if (!res)
@@ -248,7 +246,7 @@ int etl_db_lock(etl_db *db, etl_err *err)
 		"          FROM runs r WHERE r.status = 'running' AND to_regclass('runs') IS NOT NULL "
 		"          ORDER BY r.run_id DESC LIMIT 1) "
 		"FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
-		"WHERE l.locktype = 'advisory' AND l.objid = " ETL_LOCK_KEY " AND l.granted LIMIT 1",
+		"WHERE " ETL_DB_LOCK_HELD " LIMIT 1",
 		0, NULL, err);
 	if (res && PQntuples(res) == 1 && !PQgetisnull(res, 0, 3))
 		etl_err_set(err, ETL_ELOCKED, "another etl holds the lock: %s", PQgetvalue(res, 0, 3));

@@ -49,6 +49,14 @@ int etl_db_schema_version(etl_db *db, int *out, etl_err *err);
  * or newer than the one this binary was built with. */
 int etl_db_check_schema(etl_db *db, etl_err *err);
 
+/* The run lock: an advisory lock, which PostgreSQL scopes to one database.
+ * ETL_DB_LOCK_HELD is an SQL condition on pg_locks (aliased l) that is true
+ * for the run lock of the current database, whoever holds it. */
+#define ETL_DB_LOCK_KEY "6648940"
+#define ETL_DB_LOCK_HELD \
+	"(l.locktype = 'advisory' AND l.objid = " ETL_DB_LOCK_KEY " AND l.granted " \
+	"AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()))"
+
 /* Takes the session-level advisory lock that serialises etl invocations on
  * one database.  When another session holds it, returns -1 with ETL_ELOCKED
  * and a message naming the holder (its command, pid, host and start time

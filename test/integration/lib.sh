@@ -98,6 +98,27 @@ start_fake_helix() {
   export ETL_HELIX_API_KEY=test-helix-key
 }
 
+# The run lock of this test's database (advisory locks are per database;
+# other tests' databases on the shared cluster have their own).
+etl_lock_rows() {
+  q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 6648940 AND granted
+       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+}
+
+# release_etl_lock: ends every other session holding this database's run
+# lock (a psql holder's backend outlives a killed psql pipeline) and waits,
+# 10 s at most, until the lock is free.
+release_etl_lock() {
+  q "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' AND objid = 6648940
+       AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+       AND pid <> pg_backend_pid()" >/dev/null 2>&1 || true
+  for _ in $(seq 1 200); do
+    [[ $(etl_lock_rows) == 0 ]] && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
 # Assertions.  Each prints "ok" or "not ok" with its name.
 pass() { it_passed=$((it_passed + 1)); echo "ok - $1"; }
 fail() { it_failed=$((it_failed + 1)); echo "not ok - $1${2:+: $2}"; }

@@ -74,13 +74,14 @@ it_db_url=$ETL_DATABASE_URL
 psql -X -q "$it_db" -c "INSERT INTO runs (command, pid, host) VALUES ('run', 4242, 'cronhost')" >/dev/null
 ( echo "SELECT pg_advisory_lock(6648940);"; sleep 5 ) | psql -X -q "$it_db" >/dev/null &
 holder=$!
-sleep 1
+for _ in $(seq 1 200); do [[ $(etl_lock_rows) == 1 ]] && break; sleep 0.05; done
 start=$(date +%s%N)
 exit_is "migrate while another holds the lock: 75" 75 etl migrate
 elapsed=$(( ($(date +%s%N) - start) / 1000000 ))
 check "it exits at once (${elapsed} ms)" test "$elapsed" -lt 2000
 check "the message names the holder" grep -q 'pid 4242 on cronhost' "$IT_TMP/err"
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+check "the lock is free again" release_etl_lock
 
 # Secrets: never printed, even with -vv and in errors.
 export ETL_SOURCE_TOKEN=src-token-SECRET-1 ETL_HELIX_API_KEY=helix-key-SECRET-2

@@ -98,7 +98,7 @@ q "UPDATE runs SET status = 'running', finished_at = NULL, exit_code = NULL, mes
 ( echo "SELECT pg_advisory_lock(6648940);"; sleep 6 ) | psql -X -q "$it_db" >/dev/null &
 holder=$!
 for _ in $(seq 1 50); do
-  [[ $(q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 6648940 AND granted") == 1 ]] && break
+  [[ $(etl_lock_rows) == 1 ]] && break
   sleep 0.1
 done
 start=$(date +%s%N)
@@ -108,6 +108,7 @@ check "it answers at once (${elapsed} ms)" test "$elapsed" -lt 2000
 check "the newest running run is running" grep -Eq '^ +6 +run .* running$' "$IT_TMP/out"
 check "an older running row still died" grep -Eq '^ +4 +run .* died$' "$IT_TMP/out"
 kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
+check "the lock is free again" release_etl_lock
 exit_is "after the holder went" 0 etl status --now 2026-11-21T05:05:00Z
 check "it died" grep -Eq '^ +6 +run .* died$' "$IT_TMP/out"
 check "and status says what happens next" grep -q '^run 6 died without finishing; the next run marks it killed and carries on$' "$IT_TMP/out"

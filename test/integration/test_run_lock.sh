@@ -14,10 +14,11 @@ psql -X -q -c "SELECT pg_advisory_lock(6648940)" -c "SELECT pg_sleep(60)" >/dev/
 holder=$!
 it_pids+=("$holder")
 for _ in $(seq 1 100); do
-  [[ $(q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 6648940 AND granted") == 1 ]] && break
+  [[ $(etl_lock_rows) == 1 ]] && break
   sleep 0.05
 done
-hpid=$(q "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = 6648940 AND granted")
+hpid=$(q "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = 6648940 AND granted
+            AND database = (SELECT oid FROM pg_database WHERE datname = current_database())")
 start=$(date +%s)
 exit_is "run while the lock is held: 75" 75 etl run --now 2026-11-20T01:10:00Z
 check "it exits at once" test $(( $(date +%s) - start )) -lt 5
@@ -32,7 +33,7 @@ kill "$holder" 2>/dev/null; wait "$holder" 2>/dev/null
 q "SELECT pg_terminate_backend($hpid)" >/dev/null 2>&1 || true
 lock_free() {
   for _ in $(seq 1 200); do
-    [[ $(q "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 6648940") == 0 ]] && return 0
+    [[ $(etl_lock_rows) == 0 ]] && return 0
     sleep 0.05
   done
   return 1
