@@ -8,8 +8,7 @@ it_init ops_docs
 
 src=$ETL_SRC_DIR
 man1="$src/etl.1"
-doc="$src/docs/operations.md"
-[[ -f "$doc" ]] || doc="$src/README.md"  # once the guide is merged into the README
+doc="$src/README.md"  # its Operations section
 check "etl.1 exists" test -s "$man1"
 check "the operations guide exists ($doc)" test -s "$doc"
 

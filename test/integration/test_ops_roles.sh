@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
 # The least-privilege set-up of the operations guide, run as written: the
-# SQL block of docs/operations.md (or the README, once merged) creates an
+# SQL block of the README's Operations section creates an
 # owner role, a job role and a database; the owner migrates; the job role
 # runs etl status and a whole etl run (source and Helix fakes) but can
 # change no structure, cannot migrate, and no one else may connect.
 . "$(dirname "$0")/lib.sh"
 it_init ops_roles
 
-doc="$ETL_SRC_DIR/docs/operations.md"
-[[ -f "$doc" ]] || doc="$ETL_SRC_DIR/README.md"
+doc="$ETL_SRC_DIR/README.md"
 awk '/<!-- test: roles.sql/ {f = 1; next} f && /^```sql/ {on = 1; next} on && /^```/ {exit} on' "$doc" >"$IT_TMP/roles.sql"
 check "the guide has the roles SQL" grep -q 'GRANT CONNECT, TEMPORARY' "$IT_TMP/roles.sql"
 check "it names its roles and database with psql variables" grep -q '^\\set job ' "$IT_TMP/roles.sql"
