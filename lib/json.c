@@ -249,13 +249,60 @@ static void put_str(pbuf *b, const char *s)
 	put(b, s, strlen(s));
 }
 
+/* The length of the well-formed UTF-8 sequence at p (1-4), or 0 when p does
+ * not start one; then *bad gets the length of its maximal ill-formed subpart
+ * (at least 1), the unit that Unicode (section 3.9, "U+FFFD substitution of
+ * maximal subparts") replaces by one U+FFFD.  Well-formed is Table 3-7:
+ * no overlong forms, no surrogates (ED A0..BF), nothing above U+10FFFF --
+ * exactly what PostgreSQL's UTF-8 check refuses.  p is NUL-terminated, and
+ * NUL is never a continuation byte, so this never reads past the end. */
+static size_t utf8_seq(const unsigned char *p, size_t *bad)
+{
+	unsigned char c = p[0], lo = 0x80, hi = 0xBF;
+	size_t n, i;
+
+	*bad = 1;
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xC2 && c <= 0xDF)
+		n = 2;
+	else if (c >= 0xE0 && c <= 0xEF)
+		n = 3;
+	else if (c >= 0xF0 && c <= 0xF4)
+		n = 4;
+	else
+		return 0;	/* a continuation byte, C0, C1 or F5..FF */
+	/* the second byte's range narrows for E0, ED, F0 and F4 */
+	if (c == 0xE0)
+		lo = 0xA0;
+	else if (c == 0xED)
+		hi = 0x9F;
+	else if (c == 0xF0)
+		lo = 0x90;
+	else if (c == 0xF4)
+		hi = 0x8F;
+	for (i = 1; i < n; i++) {
+		if (p[i] < lo || p[i] > hi) {
+			*bad = i;
+			return 0;
+		}
+		lo = 0x80;
+		hi = 0xBF;
+	}
+	return n;
+}
+
 static int needs_escape(unsigned char c)
 {
 	return c < 0x20 || c == '"' || c == '\\';
 }
 
 /* Writes s as a JSON string: quotes, backslashes and control characters
- * escaped, everything else (UTF-8 included) copied in runs. */
+ * escaped, everything else copied in runs.  cJSON copies string bytes as
+ * they come, so s may hold invalid UTF-8; PostgreSQL refuses that in text
+ * and jsonb, and one such record would fail its whole window's COPY.  Each
+ * ill-formed sequence is printed as U+FFFD (its UTF-8 bytes, not the
+ * escape, so that printing the parse of the output gives the output). */
 static void put_quoted(pbuf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -265,9 +312,20 @@ static void put_quoted(pbuf *b, const char *s)
 	while (*p) {
 		const unsigned char *run = p;
 		char esc[7] = "\\u00";
+		size_t n, bad;
 
-		while (*p && !needs_escape(*p))
-			p++;
+		while (*p && !needs_escape(*p)) {
+			if (*p < 0x80) {
+				p++;
+			} else if ((n = utf8_seq(p, &bad)) > 0) {
+				p += n;
+			} else {
+				put(b, (const char *)run, (size_t)(p - run));
+				put(b, "\xef\xbf\xbd", 3);
+				p += bad;
+				run = p;
+			}
+		}
 		put(b, (const char *)run, (size_t)(p - run));
 		if (!*p)
 			break;

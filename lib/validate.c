@@ -481,6 +481,80 @@ static int want_decimal(vctx *v, const cJSON *x, const char *path, int required,
 	return GOT;
 }
 
+/* Whether s is well-formed UTF-8 (Unicode Table 3-7: no overlong forms, no
+ * surrogates, nothing above U+10FFFF).  cJSON copies a string's bytes as
+ * they come, but PostgreSQL refuses ill-formed UTF-8 in text and jsonb, and
+ * one such value would fail its whole window's COPY: a string that is
+ * stored must be UTF-8.  (json.c's printer uses the same table.) */
+static int utf8_valid(const char *str)
+{
+	const unsigned char *p = (const unsigned char *)str;
+
+	while (*p) {
+		unsigned char c = *p, lo = 0x80, hi = 0xBF;
+		int n;
+
+		if (c < 0x80) {
+			p++;
+			continue;
+		}
+		if (c >= 0xC2 && c <= 0xDF)
+			n = 2;
+		else if (c >= 0xE0 && c <= 0xEF)
+			n = 3;
+		else if (c >= 0xF0 && c <= 0xF4)
+			n = 4;
+		else
+			return 0;
+		if (c == 0xE0)
+			lo = 0xA0;
+		else if (c == 0xED)
+			hi = 0x9F;
+		else if (c == 0xF0)
+			lo = 0x90;
+		else if (c == 0xF4)
+			hi = 0x8F;
+		/* a NUL is below every range: the loop stops at the end */
+		for (int i = 1; i < n; i++) {
+			if (p[i] < lo || p[i] > hi)
+				return 0;
+			lo = 0x80;
+			hi = 0xBF;
+		}
+		p += n;
+	}
+	return 1;
+}
+
+/* Whether every key and string under x (x itself included) is UTF-8,
+ * leaving out the members skip1 and skip2 (checked by their own rule).
+ * cJSON bounds the nesting (CJSON_NESTING_LIMIT), so recursion is safe. */
+static int tree_utf8_valid(const cJSON *x, const cJSON *skip1, const cJSON *skip2)
+{
+	if (cJSON_IsString(x))
+		return !x->valuestring || utf8_valid(x->valuestring);
+	for (const cJSON *c = x->child; c; c = c->next) {
+		if (c == skip1 || c == skip2)
+			continue;
+		if ((c->string && !utf8_valid(c->string)) || !tree_utf8_valid(c, NULL, NULL))
+			return 0;
+	}
+	return 1;
+}
+
+/* A string that is stored as text: a string, and well-formed UTF-8. */
+static int want_text(vctx *v, const cJSON *x, const char *path, int required, const char **out)
+{
+	int rc = want_string(v, x, path, required, out);
+
+	if (rc == GOT && !utf8_valid(*out)) {
+		reason(v, "bad_value", path);
+		*out = NULL;
+		return BAD;
+	}
+	return rc;
+}
+
 /* A currency field: a string of three upper-case letters. */
 static int want_currency(vctx *v, const cJSON *x, const char *path, int required, const char **out)
 {
@@ -575,7 +649,7 @@ static void check_places(vctx *v, const cJSON *const *f, const etl_refdata *ref,
 	    (!etl_refdata_pos_store(ref, out->pos_id, &pos_store) ||
 	     (store_known && pos_store != out->store_id)))
 		reason(v, "unknown_pos", NULL);
-	if (want_string(v, cam, "camera_id", 0, &out->camera_id) == GOT && ref &&
+	if (want_text(v, cam, "camera_id", 0, &out->camera_id) == GOT && ref &&
 	    !etl_refdata_has_camera(ref, out->camera_id)) {
 		reason(v, "unknown_camera", NULL);
 		out->camera_id = NULL;
@@ -596,14 +670,14 @@ static void check_customer(vctx *v, const cJSON *c, etl_sale *out)
 		return;
 	}
 	pick(c, keys, 5, f);
-	if (want_string(v, f[0], "customer.customer_id", 1, &out->customer_id) == GOT &&
+	if (want_text(v, f[0], "customer.customer_id", 1, &out->customer_id) == GOT &&
 	    !*out->customer_id) {
 		reason(v, "bad_value", "customer.customer_id");
 		out->customer_id = NULL;
 	}
-	want_string(v, f[1], "customer.email", 0, &out->email);
-	want_string(v, f[2], "customer.first_name", 0, &out->first_name);
-	want_string(v, f[3], "customer.last_name", 0, &out->last_name);
+	want_text(v, f[1], "customer.email", 0, &out->email);
+	want_text(v, f[2], "customer.first_name", 0, &out->first_name);
+	want_text(v, f[3], "customer.last_name", 0, &out->last_name);
 	if (!absent(f[4])) {
 		if (cJSON_IsBool(f[4]))
 			out->accepts_marketing = cJSON_IsTrue(f[4]);
@@ -613,7 +687,9 @@ static void check_customer(vctx *v, const cJSON *c, etl_sale *out)
 }
 
 /* An address: an object or null; province and country strings when present.
- * prefix is "billing_address" or "shipping_address". */
+ * The object is stored whole (jsonb), so any other key or string in it that
+ * is not UTF-8 makes it bad_value as a whole.  prefix is "billing_address"
+ * or "shipping_address". */
 static const cJSON *check_address(vctx *v, const cJSON *a, const char *prefix, const char **province,
 				  const char **country)
 {
@@ -632,9 +708,13 @@ static const cJSON *check_address(vctx *v, const cJSON *a, const char *prefix, c
 	}
 	pick(a, keys, 2, f);
 	snprintf(path, sizeof(path), "%s.province", prefix);
-	want_string(v, f[0], path, 0, province);
+	want_text(v, f[0], path, 0, province);
 	snprintf(path, sizeof(path), "%s.country", prefix);
-	want_string(v, f[1], path, 0, country);
+	want_text(v, f[1], path, 0, country);
+	if (!tree_utf8_valid(a, f[0], f[1])) {
+		reason(v, "bad_value", prefix);
+		return NULL;
+	}
 	return a;
 }
 
@@ -855,7 +935,8 @@ const char *etl_record_key(const char *resource, const cJSON *rec, char *buf, si
 	}
 	if (strcmp(resource, "cameras") == 0) {
 		s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "camera_id"));
-		return s && *s ? key_copy(buf, n, s) : NULL;
+		/* the key is stored as text: it must be UTF-8 too */
+		return s && *s && utf8_valid(s) ? key_copy(buf, n, s) : NULL;
 	}
 	if (strcmp(resource, "stores") == 0)
 		return int_key(rec, "store_id", buf, n);
@@ -893,13 +974,13 @@ int etl_validate_store(const cJSON *rec, etl_store_rec *out, etl_reasons *reason
 		return verdict(&v);
 	pick(rec, keys, 8, f);
 	want_int(&v, f[0], "store_id", 1, &out->store_id);
-	want_string(&v, f[1], "name", 1, &out->name);
-	want_string(&v, f[2], "address", 0, &out->address);
-	want_string(&v, f[3], "city", 0, &out->city);
-	want_string(&v, f[4], "province", 0, &out->province);
-	want_string(&v, f[5], "country", 0, &out->country);
-	want_string(&v, f[6], "phone", 0, &out->phone);
-	want_string(&v, f[7], "email", 0, &out->email);
+	want_text(&v, f[1], "name", 1, &out->name);
+	want_text(&v, f[2], "address", 0, &out->address);
+	want_text(&v, f[3], "city", 0, &out->city);
+	want_text(&v, f[4], "province", 0, &out->province);
+	want_text(&v, f[5], "country", 0, &out->country);
+	want_text(&v, f[6], "phone", 0, &out->phone);
+	want_text(&v, f[7], "email", 0, &out->email);
 	return verdict(&v);
 }
 
@@ -917,7 +998,7 @@ int etl_validate_pos(const cJSON *rec, const etl_refdata *ref, etl_pos_rec *out,
 	if (want_int(&v, f[1], "store_id", 1, &out->store_id) == GOT && ref &&
 	    !etl_refdata_has_store(ref, out->store_id))
 		reason(&v, "unknown_store", NULL);
-	want_string(&v, f[2], "name", 1, &out->name);
+	want_text(&v, f[2], "name", 1, &out->name);
 	return verdict(&v);
 }
 
@@ -948,13 +1029,13 @@ int etl_validate_camera(const cJSON *rec, const etl_refdata *ref, etl_camera_rec
 	if (ref_begin(&v, rec) < 0)
 		return verdict(&v);
 	pick(rec, keys, 6, f);
-	if (want_string(&v, f[0], "camera_id", 1, &out->camera_id) == GOT && !*out->camera_id)
+	if (want_text(&v, f[0], "camera_id", 1, &out->camera_id) == GOT && !*out->camera_id)
 		reason(&v, "bad_value", "camera_id");
-	want_string(&v, f[1], "name", 0, &out->name);
+	want_text(&v, f[1], "name", 0, &out->name);
 	store_ok = want_int(&v, f[2], "store_id", 1, &out->store_id) == GOT;
 	out->has_store = store_ok;
 	out->has_pos = want_int(&v, f[3], "pos_id", 0, &out->pos_id) == GOT;
-	want_string(&v, f[4], "model", 0, &out->model);
+	want_text(&v, f[4], "model", 0, &out->model);
 	if (want_string(&v, f[5], "status", 0, &out->status) == ABSENT)
 		out->status = "active";
 	else if (out->status && strcmp(out->status, "active") != 0 && strcmp(out->status, "inactive") != 0)
@@ -976,8 +1057,8 @@ int etl_validate_item(const cJSON *rec, etl_item_rec *out, etl_reasons *reasons)
 		return verdict(&v);
 	pick(rec, keys, 6, f);
 	want_int(&v, f[0], "item_id", 1, &out->item_id);
-	want_string(&v, f[1], "sku", 1, &out->sku);
-	want_string(&v, f[2], "name", 1, &out->name);
+	want_text(&v, f[1], "sku", 1, &out->sku);
+	want_text(&v, f[2], "name", 1, &out->name);
 	if (want_decimal(&v, f[3], "price", 0, out->price, sizeof(out->price), &sign) == GOT && sign < 0) {
 		reason(&v, "bad_value", "price");
 		out->price[0] = '\0';
