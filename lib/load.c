@@ -488,7 +488,9 @@ static double mono_ms(void)
  * holds the winners only.  window_changed (named by helix.h) lists the sales
  * inserted or updated; load_recompute the customers whose stored latest sale
  * changed; load_replay_failed the new reasons of records replay left in the
- * quarantine. */
+ * quarantine.  The page merge (below) keeps load_early (the sales it wrote,
+ * by seq), load_held (ids it left to the window's merge) and
+ * load_early_customers (the customers it created). */
 static const char create_sql[] =
 	"CREATE TEMP TABLE IF NOT EXISTS load_stage_sales ("
 	" seq bigint NOT NULL, transaction_id text NOT NULL, transaction_date timestamptz NOT NULL,"
@@ -501,6 +503,11 @@ static const char create_sql[] =
 	" line_item_ids bigint[] NOT NULL, line_quantities integer[] NOT NULL,"
 	" line_unit_prices numeric[] NOT NULL"
 	") ON COMMIT DELETE ROWS;"
+	"CREATE INDEX IF NOT EXISTS load_stage_sales_seq ON load_stage_sales (seq);"
+	"CREATE TEMP TABLE IF NOT EXISTS load_early (transaction_id text NOT NULL, seq bigint NOT NULL)"
+	" ON COMMIT DELETE ROWS;"
+	"CREATE TEMP TABLE IF NOT EXISTS load_held (transaction_id text PRIMARY KEY) ON COMMIT DELETE ROWS;"
+	"CREATE TEMP TABLE IF NOT EXISTS load_early_customers (customer_id text NOT NULL) ON COMMIT DELETE ROWS;"
 	"CREATE TEMP TABLE IF NOT EXISTS window_changed ("
 	" transaction_id text PRIMARY KEY, inserted boolean NOT NULL"
 	") ON COMMIT DELETE ROWS;"
@@ -536,14 +543,23 @@ static const char superseded_sql[] =
 	" WHERE t.transaction_id = w.transaction_id AND t.updated_at IS NOT NULL"
 	" AND (w.updated_at IS NULL OR t.updated_at > w.updated_at)";
 
-/* 2. What is new or changed, judged by the md5 before anything is written. */
+/* 2. What is new or changed, judged by the md5 before anything is written.
+ * A sale the page merge wrote whose version survived the collapse is
+ * already right and left out; one whose version lost to a duplicate fetched
+ * later (a fix-up) compares like any stored sale: an update of the row the
+ * page merge wrote, counted apart (the third count) because for the window
+ * it is an insert. */
 static const char changed_sql[] =
 	"WITH c AS (INSERT INTO window_changed (transaction_id, inserted)"
 	"  SELECT w.transaction_id, t.transaction_id IS NULL"
-	"  FROM load_stage_sales w LEFT JOIN transactions t ON t.transaction_id = w.transaction_id"
-	"  WHERE t.transaction_id IS NULL OR t.content_md5 <> w.content_md5"
-	"  RETURNING inserted)"
-	" SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM c";
+	"  FROM load_stage_sales w LEFT JOIN load_early e ON e.seq = w.seq"
+	"  LEFT JOIN transactions t ON t.transaction_id = w.transaction_id"
+	"  WHERE e.seq IS NULL AND (t.transaction_id IS NULL OR t.content_md5 <> w.content_md5)"
+	"  RETURNING transaction_id, inserted)"
+	" SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted),"
+	"  count(*) FILTER (WHERE NOT inserted AND EXISTS (SELECT 1 FROM load_early x"
+	"                                                  WHERE x.transaction_id = c.transaction_id))"
+	" FROM c";
 
 /* 3a. Customers whose stored latest sale this window changes (read before
  * the merge rewrites it): recomputed from transactions afterwards, because
@@ -649,6 +665,46 @@ static const char transactions_new_sql[] =
 	" FROM load_stage_sales w";
 static const char lines_new_sql[] = LINES_HEAD " FROM load_stage_sales w" LINES_TAIL;
 
+/* The page merge: the sales of one chunk of pages (seq in ($1, $2]) that
+ * are new to the database and to the window so far (not stored, not staged
+ * twice) are written at once, customers, transactions and line items, by
+ * one statement that the server runs while etl fetches the next pages (the
+ * foreign keys are checked at its end, when every part is in).  Ids staged
+ * twice within the chunk are held back for the window's merge (load_held),
+ * and so are ids seen again in a later chunk (they are stored by then).
+ * load_early records what was written: the window's merge leaves those
+ * sales alone unless a later duplicate wins the collapse, and counts them
+ * as inserted.  test_load_pages.sh checks that any page size gives the
+ * outcome of one page. */
+static const char page_merge_sql[] =
+	"WITH d AS MATERIALIZED (SELECT s.transaction_id FROM load_stage_sales s"
+	"  WHERE s.seq > $1::bigint AND s.seq <= $2::bigint GROUP BY s.transaction_id HAVING count(*) > 1),"
+	" held AS (INSERT INTO load_held (transaction_id) SELECT transaction_id FROM d ON CONFLICT DO NOTHING),"
+	" w AS MATERIALIZED (SELECT s.* FROM load_stage_sales s WHERE s.seq > $1::bigint AND s.seq <= $2::bigint"
+	"  AND NOT EXISTS (SELECT 1 FROM d WHERE d.transaction_id = s.transaction_id)"
+	"  AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.transaction_id = s.transaction_id)"
+	"  AND NOT EXISTS (SELECT 1 FROM load_held h WHERE h.transaction_id = s.transaction_id)),"
+	" cu AS (" CUSTOMERS_HEAD " FROM w" CUSTOMERS_TAIL " RETURNING cu.customer_id, cu.xmax = 0 AS created),"
+	" ec AS (INSERT INTO load_early_customers (customer_id) SELECT customer_id FROM cu WHERE created),"
+	" tx AS (INSERT INTO transactions (" SALE_COLUMNS ", run_id) SELECT" STAGED_SALE ", $3::bigint FROM w),"
+	" li AS (" LINES_HEAD " FROM w" LINES_TAIL ")"
+	" INSERT INTO load_early (transaction_id, seq) SELECT transaction_id, seq FROM w";
+
+/* After the window's merge, when the page merge wrote sales: helix.h wants
+ * every sale written in window_changed (inserted: it did not exist before
+ * the window); and a customer the page merge created for a version that
+ * then lost the collapse, and that no stored sale names, is removed again
+ * (the window as a whole never created it). */
+static const char early_changed_sql[] =
+	"WITH f AS (UPDATE window_changed c SET inserted = true FROM load_early e"
+	"  WHERE e.transaction_id = c.transaction_id)"
+	" INSERT INTO window_changed (transaction_id, inserted)"
+	" SELECT e.transaction_id, true FROM load_early e"
+	" WHERE NOT EXISTS (SELECT 1 FROM window_changed c WHERE c.transaction_id = e.transaction_id)";
+static const char early_customers_sql[] =
+	"DELETE FROM customers cu USING load_early_customers ec WHERE cu.customer_id = ec.customer_id"
+	" AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.customer_id = cu.customer_id)";
+
 /* 5. The quarantine: a record identical to an older quarantined one is not
  * kept twice (a re-read window would otherwise add the same rows every
  * time); and a sale that loaded resolves its older rejects. */
@@ -696,7 +752,8 @@ struct etl_loader {
 	int helix_stopped;       /* a send failed: no more sending this run */
 	etl_err helix_err;
 	etl_copybuf sales, failed;
-	int copy_pending;        /* a page's COPY may still run on the server */
+	int copy_pending;        /* a page's COPY or merge may still run on the server */
+	int merge_pending;       /* ... and it is a page merge (its count goes to early) */
 	etl_quarantine q;
 	etl_reasons reasons;
 	int tables;              /* the temp tables exist (begin_window) */
@@ -704,6 +761,8 @@ struct etl_loader {
 	/* the window being loaded */
 	const etl_window *win;
 	int64_t seq, fetched, staged, quarantined;
+	int64_t merged_seq;      /* the page merge has seen the staged rows up to this seq */
+	int64_t early;           /* sales the page merge wrote (load_early) */
 	int64_t q_before;        /* the greatest quarantine_id before the window */
 	double ms_records, ms_copy; /* time validating and staging, for -vv */
 	int64_t max_reject_ppb;  /* etl_loader_set_max_reject; -1 = no limit */
@@ -914,19 +973,22 @@ static int take_record(etl_loader *l, const cJSON *rec, const etl_window *win, i
 	return 1;
 }
 
-/* ---- one COPY per page, overlapped with the next page ------------------ */
+/* ---- one COPY per page, and its merge overlapped with the next page ----- */
 
 /*
- * A page's COPY is sent without waiting for the server to finish it: the
- * server parses and stores the page while the client fetches and validates
- * the next one (two cores at work instead of one waiting for the other).
- * The data sits in libpq's output buffer (bounded by a page) and is pushed
- * with non-blocking flushes as records are validated; the result is
- * collected before the connection is used for anything else.
+ * A window's pages are staged with one COPY each, and each page's new
+ * sales are written by one statement (page_merge_sql) that is sent without
+ * waiting: the server writes the page, foreign-key checks and all, while
+ * the client fetches and validates the next one (two cores at work instead
+ * of one waiting for the other).  The result is collected before the
+ * connection is used for anything else (copy_wait).  What the page merge
+ * cannot decide alone (duplicates, sales stored before) is left to the
+ * window's merge after the last page, which sees the whole window.
  */
 static int copy_wait(etl_loader *l, etl_err *err)
 {
 	PGconn *conn = etl_db_conn(l->db);
+	const char *what = l->merge_pending ? "merging a page of sales" : "staging sales";
 	PGresult *res;
 	int ok;
 
@@ -936,7 +998,10 @@ static int copy_wait(etl_loader *l, etl_err *err)
 	res = PQgetResult(conn);  /* sends what is left, then waits */
 	ok = res && PQresultStatus(res) == PGRES_COMMAND_OK;
 	if (!ok)
-		etl_db_fail(l->db, res, "staging sales", err);
+		etl_db_fail(l->db, res, what, err);
+	else if (l->merge_pending)
+		l->early += strtoll(PQcmdTuples(res), NULL, 10);
+	l->merge_pending = 0;
 	PQclear(res);
 	while ((res = PQgetResult(conn)) != NULL) {
 		/* a COPY whose data could not be sent: end it, or this never stops */
@@ -947,7 +1012,7 @@ static int copy_wait(etl_loader *l, etl_err *err)
 		PQclear(res);
 	}
 	if (PQsetnonblocking(conn, 0) != 0 && ok)
-		ok = etl_db_fail(l->db, NULL, "staging sales", err) == 0;
+		ok = etl_db_fail(l->db, NULL, what, err) == 0;
 	return ok ? 0 : -1;
 }
 
@@ -996,13 +1061,54 @@ static void copy_pump(etl_loader *l)
 		PQflush(etl_db_conn(l->db));
 }
 
-/* The end of a page: the previous page's COPY must be done before the
- * quarantine's (synchronous) COPY and this page's. */
-static int page_done(etl_loader *l, etl_err *err)
+/* Sends the page merge of the rows staged since the last one, without
+ * waiting (copy_wait collects it). */
+static int page_merge_send(etl_loader *l, etl_err *err)
 {
+	char from[24], to[24], run[24];
+	const char *p[] = { from, to, run };
+
+	if (l->seq <= l->merged_seq)
+		return 0;
+	fmt_i64(from, l->merged_seq);
+	fmt_i64(to, l->seq);
+	fmt_i64(run, l->run_id);
+	if (!PQsendQueryParams(etl_db_conn(l->db), page_merge_sql, 3, NULL, p, NULL, NULL, 0))
+		return etl_db_fail(l->db, NULL, "merging a page of sales", err);
+	l->copy_pending = l->merge_pending = 1;
+	l->merged_seq = l->seq;
+	return 0;
+}
+
+/* While the server merges, validated pages wait in the COPY buffers, up to
+ * this many bytes; then the client waits for the server. */
+#define CHUNK_MAX_BYTES ((size_t)8 << 20)
+
+/* Whether the command sent without waiting is still running (never
+ * blocks; an error shows in copy_wait). */
+static int server_busy(etl_loader *l)
+{
+	PGconn *conn = etl_db_conn(l->db);
+
+	return l->copy_pending && PQconsumeInput(conn) && PQisBusy(conn);
+}
+
+/* The end of a page.  While the server still merges the pages before,
+ * this one waits in the buffers (so the pages merge in chunks that grow to
+ * what the server keeps up with, and few statements carry the window);
+ * else the quarantine's rows and the chunk are copied in, waiting for the
+ * COPY (the server is busy with it either way), and the chunk's merge is
+ * sent.  last: the window's last page, everything is merged before
+ * returning. */
+static int page_done(etl_loader *l, int last, etl_err *err)
+{
+	if (!last && l->merge_pending && server_busy(l) && l->sales.len + l->q.buf.len < CHUNK_MAX_BYTES)
+		return 0;
 	if (copy_wait(l, err) < 0 || etl_quarantine_flush(&l->q, err) < 0)
 		return -1;
-	return copy_start(l, err);
+	if (copy_start(l, err) < 0 || copy_wait(l, err) < 0 || page_merge_send(l, err) < 0)
+		return -1;
+	return last ? copy_wait(l, err) : 0;
 }
 
 /* The page callback of etl_source_fetch. */
@@ -1021,7 +1127,7 @@ static int on_page(void *arg, const cJSON *data, etl_err *err)
 			copy_pump(l);
 	}
 	t1 = mono_ms();
-	rc = page_done(l, err);
+	rc = page_done(l, 0, err);
 	l->ms_records += t1 - t0;
 	l->ms_copy += mono_ms() - t1;
 	if (rc == 0 && l->page_fn)
@@ -1050,6 +1156,21 @@ static int query_pair(etl_db *db, const char *sql, int np, const char *const *p,
 	*a = cell_int(res, 0, 0);
 	if (b)
 		*b = PQnfields(res) > 1 ? cell_int(res, 0, 1) : 0;
+	PQclear(res);
+	return 0;
+}
+
+/* Runs sql that returns one row of n counts into out[0..n-1]. */
+static int query_counts(etl_db *db, const char *sql, int64_t *out, int n, const char *what, etl_err *err)
+{
+	double t0 = mono_ms();
+	PGresult *res = etl_db_query(db, sql, 0, NULL, err);
+
+	if (!res)
+		return etl_err_prefix(err, "%s", what);
+	etl_debug("%s: %.1f ms", what, mono_ms() - t0);
+	for (int i = 0; i < n; i++)
+		out[i] = i < PQnfields(res) ? cell_int(res, 0, i) : 0;
 	PQclear(res);
 	return 0;
 }
@@ -1112,7 +1233,7 @@ static int merge_changed(etl_loader *l, int64_t loaded, int64_t want_ins, int64_
  * duplicates). */
 static int merge(etl_loader *l, int replay, etl_run_counts *c, etl_err *err)
 {
-	int64_t staged = 0, losers = 0, superseded = 0, ins = 0, upd = 0;
+	int64_t staged = 0, losers = 0, superseded = 0, ins = 0, upd = 0, fix = 0, n[3];
 
 	if (query_pair(l->db, "SELECT count(*) FROM load_stage_sales", 0, NULL, &staged, NULL,
 		       "counting the staged sales", err) < 0)
@@ -1125,19 +1246,27 @@ static int merge(etl_loader *l, int replay, etl_run_counts *c, etl_err *err)
 	if (replay && staged > 0 &&
 	    exec_count(l->db, superseded_sql, 0, NULL, &superseded, "dropping superseded sales", err) < 0)
 		return -1;
-	if (staged - losers - superseded > 0 &&
-	    query_pair(l->db, changed_sql, 0, NULL, &ins, &upd, "comparing with the stored sales", err) < 0)
-		return -1;
+	if (staged - losers - superseded > 0) {
+		if (query_counts(l->db, changed_sql, n, 3, "comparing with the stored sales", err) < 0)
+			return -1;
+		ins = n[0], upd = n[1], fix = n[2];
+	}
 	if (ins + upd > 0 && merge_changed(l, staged - losers - superseded, ins, upd, err) < 0)
+		return -1;
+	/* what the page merge wrote: fix-ups' customers, and Helix's list */
+	if (fix > 0 && exec_count(l->db, early_customers_sql, 0, NULL, NULL, "tidying the customers", err) < 0)
+		return -1;
+	if (l->early > 0 && l->helix &&
+	    exec_count(l->db, early_changed_sql, 0, NULL, NULL, "listing the sales written", err) < 0)
 		return -1;
 	c->fetched = l->fetched;
 	c->quarantined = l->quarantined;
 	c->loaded = staged - losers - superseded;
 	c->duplicates = losers + superseded;
-	c->inserted = ins;
-	c->updated = upd;
-	c->unchanged = c->loaded - ins - upd;
-	if (!etl_run_counts_consistent(c) || c->unchanged < 0)
+	c->inserted = ins + l->early;  /* a fix-up is an update of a sale new to the window */
+	c->updated = upd - fix;
+	c->unchanged = c->loaded - c->inserted - c->updated;
+	if (!etl_run_counts_consistent(c) || c->unchanged < 0 || c->updated < 0)
 		return etl_err_set(err, ETL_EINTERNAL,
 				   "the counts do not add up: fetched %" PRId64 ", loaded %" PRId64
 				   ", duplicates %" PRId64 ", quarantined %" PRId64 ", inserted %" PRId64
@@ -1168,6 +1297,7 @@ static void window_reset(etl_loader *l, const etl_window *win)
 {
 	l->win = win;
 	l->seq = l->fetched = l->staged = l->quarantined = 0;
+	l->merged_seq = l->early = 0;
 	l->ms_records = l->ms_copy = 0;
 	l->q.added = 0;
 	etl_copybuf_reset(&l->sales);
@@ -1219,16 +1349,18 @@ static int finish_transaction(etl_loader *l, etl_err *err)
 static int fetch_window(etl_loader *l, const etl_window *win, etl_err *err)
 {
 	char since[40], until[40];
-	double t0 = mono_ms();
+	double t0 = mono_ms(), t1;
 
 	etl_time_format(win->since, since, sizeof(since));
 	etl_time_format(win->until, until, sizeof(until));
 	if (etl_source_fetch(l->src, "sales", since, until, on_page, l, err) < 0)
 		return -1;
-	if (copy_wait(l, err) < 0)
+	t1 = mono_ms();
+	if (page_done(l, 1, err) < 0)  /* the pages still in the buffers */
 		return -1;
-	etl_debug("window %s: fetched in %.1f ms (validating and staging %.1f ms, waiting for COPY %.1f ms)",
-		  since, mono_ms() - t0, l->ms_records, l->ms_copy);
+	etl_debug("window %s: fetched in %.1f ms (validating and staging %.1f ms, waiting for the server %.1f ms,"
+		  " merging the last pages %.1f ms; %" PRId64 " sales written page by page)",
+		  since, mono_ms() - t0, l->ms_records, l->ms_copy, mono_ms() - t1, l->early);
 	return 0;
 }
 

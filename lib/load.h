@@ -4,16 +4,25 @@
  *
  * A window is fetched page by page (source.h); each sale is validated
  * (validate.h) and either quarantined (quarantine.h) or appended to COPY
- * buffers for two temp staging tables, one COPY per page per table, so the
- * client's memory is bounded by a page whatever the window's size.  Each
- * staged sale gets its fetch sequence number and the md5 of its content
- * (every stored column and its line items, computed in C).  Then set-based
- * SQL merges the window:
+ * buffers for two temp staging tables.  Each staged sale gets its fetch
+ * sequence number and the md5 of its content (every stored column and its
+ * line items, computed in C).  The buffers go to the server in chunks, one
+ * COPY each, and each chunk's sales that are new to the database and to
+ * the window so far are written at once by one statement (customers,
+ * transactions, line items) that the server runs while the client fetches
+ * and validates the next pages; a chunk is what accumulated while the
+ * server was busy with the one before, at most 8 MiB, so the client's
+ * memory is bounded whatever the window's size.  Then set-based SQL merges
+ * what is left of the window (duplicates, sales stored before, anything
+ * the chunks could not decide alone), with the same outcome as merging the
+ * whole window at once:
  *   1. duplicates collapse: per transaction_id the greatest updated_at wins
  *      (present beats absent), then the one fetched last;
  *   2. the sales whose md5 differs from the stored one (or that are new) are
  *      listed in the temp table window_changed(transaction_id, inserted);
- *      unchanged sales are not written at all;
+ *      unchanged sales are not written at all; a sale a chunk wrote whose
+ *      version then lost the collapse is rewritten like an update, but
+ *      counted as inserted (it is new to the database);
  *   3. customers: each customer of a changed sale takes that sale's fields
  *      when it is later (transaction_date, then transaction_id) than the
  *      customer's stored latest; customers whose stored latest sale was

@@ -22,27 +22,57 @@
  *   $5      the row limit (NULL: all)
  *
  * rates: the rate of each currency on each UTC day from $3 to $4: a few
- * hundred rows, each looked up once with the primary key (currency, date),
- * then hash-joined to the sales (no subquery per sale).
+ * hundred rows, each looked up once with the primary key (currency, date).
  *
- * counted: the counted transactions, with their rate (NULL when the
- * currency has none).
+ * The counted sales are first summed per group of what the report needs,
+ * currency and UTC day (COUNTED_GROUPS below: a parallel, partial
+ * aggregation over the date index), and only those groups are joined with
+ * their rate: revenue is sum(amount * rate) over the groups, which is
+ * exactly the sum over the sales (numeric products and sums are exact, the
+ * rate is the same for every sale of a group), with a multiplication per
+ * group instead of per sale.  A group whose currency has no rate (NULL)
+ * adds no revenue, as a sale with no rate would not.
  */
+#define WITH_RATES \
+	"WITH rates AS (" \
+	"  SELECT c.currency, d.day, CASE WHEN c.currency = 'USD' THEN 1::numeric ELSE e.rate_to_usd END AS rate" \
+	"  FROM (SELECT DISTINCT currency FROM exchange_rates UNION SELECT 'USD') AS c (currency)" \
+	"  CROSS JOIN (SELECT $3::date + g.i AS day FROM generate_series(0, $4::date - $3::date) AS g (i)) AS d" \
+	"  LEFT JOIN LATERAL (SELECT e.rate_to_usd FROM exchange_rates e" \
+	"                     WHERE e.currency = c.currency AND e.date <= d.day" \
+	"                     ORDER BY e.date DESC LIMIT 1) AS e ON true" \
+	") "
+
+/* counted: the counted sales one by one, each with its rate (the rates
+ * hash-joined to them), for the reports that group by the province row:
+ * they read the billing address from the heap anyway, and their groups
+ * (province; customer) are few, so summing per sale is cheaper there than
+ * grouping by the province row's inputs first. */
 #define WITH_COUNTED \
-	"WITH counted AS (" \
+	WITH_RATES \
+	", counted AS (" \
 	"  SELECT t.transaction_id, t.transaction_date, t.customer_id, t.store_id, t.total_amount, t.units," \
 	"         t.billing_address IS NULL AS no_billing, t.billing_country, t.billing_province, r.rate" \
 	"  FROM transactions t" \
-	"  LEFT JOIN (" \
-	"    SELECT c.currency, d.day, CASE WHEN c.currency = 'USD' THEN 1::numeric ELSE e.rate_to_usd END AS rate" \
-	"    FROM (SELECT DISTINCT currency FROM exchange_rates UNION SELECT 'USD') AS c (currency)" \
-	"    CROSS JOIN (SELECT $3::date + g.i AS day FROM generate_series(0, $4::date - $3::date) AS g (i)) AS d" \
-	"    LEFT JOIN LATERAL (SELECT e.rate_to_usd FROM exchange_rates e" \
-	"                       WHERE e.currency = c.currency AND e.date <= d.day" \
-	"                       ORDER BY e.date DESC LIMIT 1) AS e ON true" \
-	"  ) AS r ON r.currency = t.currency AND r.day = (t.transaction_date AT TIME ZONE 'UTC')::date" \
+	"  LEFT JOIN rates r ON r.currency = t.currency AND r.day = (t.transaction_date AT TIME ZONE 'UTC')::date" \
 	"  WHERE t.financial_status = 'paid' AND " IN_RANGE("t") \
 	") "
+
+/* The UTC day of sale t, and the condition of a counted sale t. */
+#define UTC_DAY(t) "(" t ".transaction_date AT TIME ZONE 'UTC')::date"
+#define COUNTED(t) t ".financial_status = 'paid' AND " IN_RANGE(t)
+
+/* The counted sales of transactions t summed per (keys, currency, UTC day):
+ * keys is a select list of n expressions of t (each with its alias), where
+ * an extra condition on t; each group comes out with its keys, orders (the
+ * sales), amount (their total_amount), units and rate. */
+#define COUNTED_GROUPS(keys, n, where) \
+	"(SELECT g.*, r.rate" \
+	" FROM (SELECT " keys ", t.currency, " UTC_DAY("t") " AS day, count(*) AS orders," \
+	"              sum(t.total_amount) AS amount, sum(t.units) AS units" \
+	"       FROM transactions t WHERE " COUNTED("t") where \
+	"       GROUP BY " n ", t.currency, " UTC_DAY("t") ") AS g" \
+	" LEFT JOIN rates r ON r.currency = g.currency AND r.day = g.day)"
 
 /* The "province row" of a counted sale c: the billing address's country and
  * province, or its store's when it has no billing address or an empty
@@ -79,7 +109,6 @@
 
 /* ------------------------------------------------------------------------ */
 
-static const char *const p_range_limit[] = { "lo", "hi", "rlo", "rhi", "limit", NULL };
 
 static const etl_output_column top_customers_cols[] = {
 	{ "rank", ETL_OUT_INT }, { "customer_id", ETL_OUT_TEXT }, { "email", ETL_OUT_TEXT },
@@ -89,12 +118,14 @@ static const etl_output_column top_customers_cols[] = {
 static const char *const top_customers_params[] = { "lo", "hi", "rlo", "rhi", "limit", "marketing", NULL };
 /* Ranks are 1, 2, 3... after the --marketing filter, ties broken by id. */
 static const char top_customers_sql[] =
-	WITH_COUNTED
+	WITH_RATES
 	"SELECT row_number() OVER (ORDER BY top.revenue DESC, top.customer_id COLLATE \"C\"),"
 	"       top.customer_id, cu.email, cu.first_name, cu.last_name, top.orders, round(top.revenue, 2) "
 	"FROM (SELECT a.customer_id, a.orders, a.revenue"
-	"      FROM (SELECT customer_id, count(*) AS orders, coalesce(sum(total_amount * rate), 0) AS revenue"
-	"            FROM counted WHERE customer_id IS NOT NULL GROUP BY customer_id) AS a"
+	"      FROM (SELECT c.customer_id, sum(c.orders)::bigint AS orders,"
+	"                   coalesce(sum(c.amount * c.rate), 0) AS revenue"
+	"            FROM " COUNTED_GROUPS("t.customer_id", "1", " AND t.customer_id IS NOT NULL") " AS c"
+	"            GROUP BY c.customer_id) AS a"
 	"      WHERE NOT $6::boolean OR EXISTS (SELECT 1 FROM customers m"
 	"                                       WHERE m.customer_id = a.customer_id AND m.accepts_marketing)"
 	"      ORDER BY a.revenue DESC, a.customer_id COLLATE \"C\""
@@ -109,14 +140,14 @@ static const char *const order_value_params[] = { "lo", "hi", "rlo", "rhi", "lim
 /* Every period that meets [from, to], from the days of the range; the
  * orders of days inside the range only (those are the counted ones). */
 static const char order_value_sql[] =
-	WITH_COUNTED
+	WITH_RATES
 	", periods AS ("
 	"  SELECT DISTINCT " PERIOD_OF("d.day") " AS k"
 	"  FROM (SELECT $6::date + g.i AS day FROM generate_series(0, $7::date - $6::date) AS g (i)) AS d"
 	"), days AS ("
-	"  SELECT (c.transaction_date AT TIME ZONE $8::text)::date AS day, count(*) AS orders,"
-	"         coalesce(sum(c.total_amount * c.rate), 0) AS revenue"
-	"  FROM counted c GROUP BY 1"
+	"  SELECT c.local_day AS day, sum(c.orders) AS orders, coalesce(sum(c.amount * c.rate), 0) AS revenue"
+	"  FROM " COUNTED_GROUPS("(t.transaction_date AT TIME ZONE $8::text)::date AS local_day", "1", "") " AS c"
+	"  GROUP BY c.local_day"
 	"), sums AS ("
 	"  SELECT " PERIOD_OF("d.day") " AS k, sum(d.orders) AS orders, sum(d.revenue) AS revenue"
 	"  FROM days d GROUP BY 1"
@@ -150,11 +181,11 @@ static const etl_output_column sales_by_store_cols[] = {
 };
 static const char *const sales_by_store_params[] = { "lo", "hi", "rlo", "rhi", "limit", "store", NULL };
 static const char sales_by_store_sql[] =
-	WITH_COUNTED
+	WITH_RATES
 	"SELECT a.store_id, s.name, a.orders, round(a.revenue, 2) "
-	"FROM (SELECT store_id, count(*) AS orders, coalesce(sum(total_amount * rate), 0) AS revenue"
-	"      FROM counted WHERE $6::bigint IS NULL OR store_id = $6::bigint"
-	"      GROUP BY store_id) AS a "
+	"FROM (SELECT c.store_id, sum(c.orders)::bigint AS orders, coalesce(sum(c.amount * c.rate), 0) AS revenue"
+	"      FROM " COUNTED_GROUPS("t.store_id", "1", " AND ($6::bigint IS NULL OR t.store_id = $6::bigint)") " AS c"
+	"      GROUP BY c.store_id) AS a "
 	"LEFT JOIN stores s ON s.store_id = a.store_id "
 	"ORDER BY a.revenue DESC, a.store_id "
 	"LIMIT $5::bigint";
@@ -163,13 +194,27 @@ static const etl_output_column top_items_cols[] = {
 	{ "item_id", ETL_OUT_INT }, { "sku", ETL_OUT_TEXT }, { "name", ETL_OUT_TEXT },
 	{ "units", ETL_OUT_INT }, { "revenue_usd", ETL_OUT_MONEY },
 };
+/* The line items of the counted sales summed per (item, currency, UTC day)
+ * first, like COUNTED_GROUPS.  $6, $7: the least and greatest
+ * transaction_id of the counted sales (id_range_sql), a condition every line
+ * of theirs meets: when ids grow with time, as the source's do, it lets the
+ * planner read just the range's line items in one index range scan and
+ * hash them to the sales, instead of one index probe per sale; when they
+ * do not, the range is wide, and the planner, which sees the two values,
+ * probes as before. */
+static const char *const top_items_params[] = { "lo", "hi", "rlo", "rhi", "limit", "idlo", "idhi", NULL };
 static const char top_items_sql[] =
-	WITH_COUNTED
+	WITH_RATES
 	"SELECT a.item_id, i.sku, i.name, a.units, round(a.revenue, 2) "
-	"FROM (SELECT li.item_id, sum(li.quantity) AS units,"
-	"             coalesce(sum(li.quantity * li.unit_price * c.rate), 0) AS revenue"
-	"      FROM counted c JOIN line_items li ON li.transaction_id = c.transaction_id"
-	"      GROUP BY li.item_id) AS a "
+	"FROM (SELECT g.item_id, sum(g.units)::bigint AS units, coalesce(sum(g.amount * r.rate), 0) AS revenue"
+	"      FROM (SELECT li.item_id, t.currency, " UTC_DAY("t") " AS day, sum(li.quantity) AS units,"
+	"                   sum(li.quantity * li.unit_price) AS amount"
+	"            FROM transactions t JOIN line_items li ON li.transaction_id = t.transaction_id"
+	"            WHERE " COUNTED("t")
+	"              AND li.transaction_id >= $6::text AND li.transaction_id <= $7::text"
+	"            GROUP BY li.item_id, t.currency, " UTC_DAY("t") ") AS g"
+	"      LEFT JOIN rates r ON r.currency = g.currency AND r.day = g.day"
+	"      GROUP BY g.item_id) AS a "
 	"LEFT JOIN items i ON i.item_id = a.item_id "
 	"ORDER BY a.units DESC, a.item_id "
 	"LIMIT $5::bigint";
@@ -203,19 +248,22 @@ static const etl_output_column customer_cols[] = {
 static const char *const customer_params[] = { "tz", "limit", "id", NULL };
 /* All time: the customer's paid transactions, first and last as local
  * dates in $1; a known customer with none gets a row of zeros, an unknown
- * one no row.  Few rows per customer: the rate is looked up per sale. */
+ * one no row.  Summed per (currency, UTC day) first, each group's rate
+ * looked up once (see COUNTED_GROUPS). */
 static const char customer_sql[] =
 	"SELECT a.customer_id, a.email, " YMD("(a.first AT TIME ZONE $1::text)::date") ","
 	"       " YMD("(a.last AT TIME ZONE $1::text)::date") ", a.orders, round(a.revenue, 2),"
 	"       " AVG_ORDER("a.revenue", "a.orders") " "
-	"FROM (SELECT cu.customer_id, cu.email, min(t.transaction_date) AS first, max(t.transaction_date) AS last,"
-	"             count(t.transaction_id) AS orders, coalesce(sum(t.total_amount * r.rate), 0) AS revenue"
+	"FROM (SELECT cu.customer_id, cu.email, min(g.first) AS first, max(g.last) AS last,"
+	"             coalesce(sum(g.orders), 0)::bigint AS orders, coalesce(sum(g.amount * r.rate), 0) AS revenue"
 	"      FROM customers cu"
-	"      LEFT JOIN transactions t ON t.customer_id = cu.customer_id AND t.financial_status = 'paid'"
-	"      LEFT JOIN LATERAL (SELECT CASE WHEN t.currency = 'USD' THEN 1::numeric ELSE ("
+	"      LEFT JOIN (SELECT t.currency, " UTC_DAY("t") " AS day, min(t.transaction_date) AS first,"
+	"                        max(t.transaction_date) AS last, count(*) AS orders, sum(t.total_amount) AS amount"
+	"                 FROM transactions t WHERE t.customer_id = $3::text AND t.financial_status = 'paid'"
+	"                 GROUP BY t.currency, " UTC_DAY("t") ") AS g ON true"
+	"      LEFT JOIN LATERAL (SELECT CASE WHEN g.currency = 'USD' THEN 1::numeric ELSE ("
 	"                           SELECT e.rate_to_usd FROM exchange_rates e"
-	"                           WHERE e.currency = t.currency"
-	"                             AND e.date <= (t.transaction_date AT TIME ZONE 'UTC')::date"
+	"                           WHERE e.currency = g.currency AND e.date <= g.day"
 	"                           ORDER BY e.date DESC LIMIT 1) END AS rate) AS r ON true"
 	"      WHERE cu.customer_id = $3::text"
 	"      GROUP BY cu.customer_id, cu.email) AS a "
@@ -255,7 +303,7 @@ static const etl_report reports[] = {
 	{ "sales-by-store", ETL_REPORT_OPT_RANGE | ETL_REPORT_OPT_STORE, 0, -1,
 	  COLS(sales_by_store_cols), sales_by_store_sql, sales_by_store_params },
 	{ "top-items", ETL_REPORT_OPT_RANGE, 0, 10,
-	  COLS(top_items_cols), top_items_sql, p_range_limit },
+	  COLS(top_items_cols), top_items_sql, top_items_params },
 	{ "transactions", ETL_REPORT_OPT_RANGE | ETL_REPORT_OPT_STORE | ETL_REPORT_OPT_CUSTOMER | ETL_REPORT_OPT_OFFSET,
 	  0, 100, COLS(transactions_cols), transactions_sql, transactions_params },
 	{ "customer", ETL_REPORT_OPT_ID, ETL_REPORT_OPT_ID, -1,
@@ -336,6 +384,8 @@ cleanup:
  */
 struct range {
 	char lo[48], hi[48], rlo[16], rhi[16];
+	char idlo[80], idhi[80];  /* the counted sales' least and greatest id (top-items) */
+	int has_ids;
 };
 
 static const char range_sql[] =
@@ -387,6 +437,40 @@ cleanup:
 	return ret;
 }
 
+/* The least and greatest transaction_id of the counted sales of the range
+ * (none: no counted sale; the report then finds none either).  From the
+ * date index: OFFSET 0 keeps the planner from walking the primary key from
+ * either end instead, filtering every sale outside the range. */
+static const char id_range_sql[] =
+	"SELECT min(s.id), max(s.id) FROM (SELECT transaction_id AS id FROM transactions"
+	" WHERE transaction_date >= $1::timestamptz AND transaction_date < $2::timestamptz"
+	"  AND financial_status = 'paid' OFFSET 0) AS s";
+
+static int id_range(etl_db *db, struct range *rg, etl_err *err)
+{
+	const char *params[] = { rg->lo, rg->hi };
+	PGresult *res = etl_db_query(db, id_range_sql, 2, params, err);
+
+	if (!res)
+		return etl_err_prefix(err, "reading the range's transaction ids");
+	rg->has_ids = PQntuples(res) == 1 && !PQgetisnull(res, 0, 0) && !PQgetisnull(res, 0, 1);
+	if (rg->has_ids) {
+		snprintf(rg->idlo, sizeof(rg->idlo), "%s", PQgetvalue(res, 0, 0));
+		snprintf(rg->idhi, sizeof(rg->idhi), "%s", PQgetvalue(res, 0, 1));
+	}
+	PQclear(res);
+	return 0;
+}
+
+/* Whether report r takes parameter name. */
+static int takes(const etl_report *r, const char *name)
+{
+	for (int i = 0; r->params[i]; i++)
+		if (!strcmp(r->params[i], name))
+			return 1;
+	return 0;
+}
+
 /* The text of parameter name for p (written into buf when it is a number
  * or date), or NULL for SQL NULL.  rg is the range (for range reports). */
 static const char *param_value(const etl_report *r, const etl_report_params *p, const char *name,
@@ -400,6 +484,10 @@ static const char *param_value(const etl_report *r, const etl_report_params *p, 
 		return rg->rlo;
 	if (!strcmp(name, "rhi"))
 		return rg->rhi;
+	if (!strcmp(name, "idlo"))
+		return rg->has_ids ? rg->idlo : NULL;
+	if (!strcmp(name, "idhi"))
+		return rg->has_ids ? rg->idhi : NULL;
 	if (!strcmp(name, "from")) {
 		etl_date_format(p->from, buf, n);
 		return buf;
@@ -478,6 +566,10 @@ int etl_report_run(etl_db *db, const etl_report *r, const etl_report_params *p, 
 		goto cleanup;
 	}
 	if ((r->options & ETL_REPORT_OPT_RANGE) && range_bounds(db, p, &rg, err) < 0) {
+		ret = -1;
+		goto cleanup;
+	}
+	if (takes(r, "idlo") && id_range(db, &rg, err) < 0) {
 		ret = -1;
 		goto cleanup;
 	}
