@@ -2,7 +2,12 @@
 # Builds with warnings as errors and runs the whole CTest suite, then builds
 # again with AddressSanitizer + UndefinedBehaviorSanitizer and runs it again.
 # Installs what it needs first (scripts/setup.sh).  Usage: scripts/test.sh
-#   ETL_TEST_FAST=1 scripts/test.sh   skip the sanitizer pass
+#   ETL_TEST_FAST=1 scripts/test.sh   only the first pass: no sanitizers, no
+#                                     valgrind, no fuzzing
+# After the two passes: the main integration tests again with every etl
+# process under valgrind (0 errors, 0 definite leaks), and 60 s of fuzzing.
+# The long variants are by hand: scripts/valgrind.sh (every test),
+# scripts/fuzz.sh 3600, test/chaos/chaos.sh --trials 100.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$(pwd)
@@ -26,5 +31,9 @@ if [[ -z "${ETL_TEST_FAST:-}" ]]; then
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:halt_on_error=1:abort_on_error=0}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
   run_suite build-asan Asan
+  echo "==> valgrind on the main integration tests"
+  bash scripts/valgrind.sh test_load_merge test_rejects test_run_windows test_helix_run test_refsync
+  echo "==> fuzzing, 60 s"
+  bash scripts/fuzz.sh 60
 fi
 echo "scripts/test.sh: all tests passed"
