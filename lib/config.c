@@ -132,6 +132,8 @@ int etl_config_set(etl_config *c, const char *key, const char *value, etl_err *e
 		set_str(&c->source_url, value);
 		while (c->source_url && (n = strlen(c->source_url)) > 0 && c->source_url[n - 1] == '/')
 			c->source_url[n - 1] = '\0';
+		if (c->source_url && !strstr(c->source_url, "://"))
+			return etl_err_set(err, ETL_ECONFIG, "ETL_SOURCE_URL \"%s\" names no host", value);
 	} else if (!strcmp(key, "ETL_SOURCE_TOKEN")) {
 		set_str(&c->source_token, value);
 		etl_log_secret(value);
@@ -154,6 +156,8 @@ int etl_config_set(etl_config *c, const char *key, const char *value, etl_err *e
 	} else if (!strcmp(key, "ETL_HELIX_URL")) {
 		if (*value && strncmp(value, "http://", 7) && strncmp(value, "https://", 8))
 			return etl_err_set(err, ETL_ECONFIG, "ETL_HELIX_URL must start with http:// or https://, not \"%s\"", value);
+		if (*value && !value[strcspn(value, ":") + 3])
+			return etl_err_set(err, ETL_ECONFIG, "ETL_HELIX_URL \"%s\" names no host", value);
 		set_str(&c->helix_url, *value ? value : "https://api.verkada.com");
 	} else if (!strcmp(key, "ETL_HELIX_API_KEY")) {
 		set_str(&c->helix_api_key, value);

@@ -277,7 +277,7 @@ else
 fi
 
 # ---- 5. least privilege: the cron job's role ---------------------------------
-# Rows, not structure (docs/security.md; docs/operations.md has the full
+# Rows, not structure (docs/security.md; the README's Operations section has the full
 # set-up): DML on the tables, the sequences, temporary tables for staging.
 q "CREATE ROLE \"$job\" LOGIN;
    REVOKE ALL ON DATABASE \"$it_db\" FROM PUBLIC;

@@ -74,6 +74,9 @@ static void test_errors(void)
 	CHECK(strstr(err.msg, "ETL_HELIX_CONCURRENCY") != NULL);
 	CHECK(etl_config_load(&c, write_file("bad4.conf", "ETL_HELIX_RATE=0\n", 0600), &err) < 0);
 	CHECK(etl_config_load(&c, write_file("bad5.conf", "ETL_SOURCE_URL=ftp://x\n", 0600), &err) < 0);
+	CHECK(etl_config_load(&c, write_file("bad6.conf", "ETL_SOURCE_URL=http://\n", 0600), &err) < 0);
+	CHECK(strstr(err.msg, "no host") != NULL);
+	CHECK(etl_config_load(&c, write_file("bad7.conf", "ETL_HELIX_URL=https://\n", 0600), &err) < 0);
 	CHECK(etl_config_load(&c, "/nonexistent/etl.conf", &err) < 0);
 	CHECK_INT(ETL_ECONFIG, err.code);
 	setenv("ETL_HELIX_API_KEY", "k1234567", 1);
