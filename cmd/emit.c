@@ -15,6 +15,7 @@
 #include "cmd.h"
 #include "helix.h"
 #include "log.h"
+#include "progress.h"
 
 #include <getopt.h>
 #include <inttypes.h>
@@ -28,9 +29,20 @@ const struct option cmd_emit_options[] = {
 	{ 0, 0, 0, 0 },
 };
 
+/* The sender learns how many events it will send only once it starts. */
+static void show_progress(void *arg, const etl_helix_stats *st, int64_t total)
+{
+	etl_progress *p = arg;
+	int64_t done = st->sent + st->updated + st->failed;
+
+	p->total = total;
+	etl_progress_update(p, done, done);
+}
+
 int cmd_emit(int argc, char **argv, etl_ctx *ctx)
 {
 	etl_helix_stats st = { 0, 0, 0, 0 };
+	etl_progress progress;
 	int ch, retry_failed = 0, ret;
 	long ttl = 0;
 
@@ -63,10 +75,16 @@ int cmd_emit(int argc, char **argv, etl_ctx *ctx)
 	if (ttl > 0)
 		etl_helix_set_token_ttl((int)ttl);
 
+	/* A live line on a terminal only: never in cron, with -q or -v. */
+	etl_progress_start(&progress, "emit", -1, !ctx->quiet && !ctx->verbose);
+	etl_progress_unit(&progress, "events");
+	etl_helix_set_progress(show_progress, &progress);
 	if (etl_helix_send(ctx->db, &ctx->cfg, retry_failed, &st, &ctx->err) < 0)
 		ret = ctx->err.code != ETL_OK ? (int)ctx->err.code : ETL_EINTERNAL;
 	else
 		ret = 0;
+	etl_helix_set_progress(NULL, NULL);
+	etl_progress_end(&progress);
 
 	if (ctx->format == ETL_FMT_JSON)
 		printf("{\"helix_sent\": %" PRId64 ", \"helix_updated\": %" PRId64 ", \"helix_failed\": %" PRId64

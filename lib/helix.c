@@ -80,6 +80,22 @@ static struct {
 
 static int token_ttl_s = TOKEN_RENEW_S;
 
+static etl_helix_progress_fn progress_fn;
+static void *progress_arg;
+static int64_t progress_total;
+
+void etl_helix_set_progress(etl_helix_progress_fn fn, void *arg)
+{
+	progress_fn = fn;
+	progress_arg = arg;
+}
+
+static void report_progress(const etl_helix_stats *stats)
+{
+	if (progress_fn)
+		progress_fn(progress_arg, stats, progress_total);
+}
+
 void etl_helix_set_token_ttl(int seconds)
 {
 	token_ttl_s = seconds > 0 ? seconds : TOKEN_RENEW_S;
@@ -1088,6 +1104,7 @@ static void failed(struct sender *s, struct job *j, const char *message)
 		return;
 	}
 	s->stats->failed++;
+	report_progress(s->stats);
 	j->db_inflight = 0;
 	j->done = 1;
 	etl_warn("Helix refused the event of transaction %s (%s); it is marked failed, "
@@ -1109,6 +1126,7 @@ static void confirmed(struct sender *s, struct job *j)
 		s->stats->sent++;
 	else
 		s->stats->updated++;
+	report_progress(s->stats);
 	j->db_inflight = 0;
 	j->row.confirmed = 1;
 	if (footage) {
@@ -1373,6 +1391,7 @@ int etl_helix_send(etl_db *db, const etl_config *cfg, int retry_failed,
 	if (events == 0 && (footage == 0 || !cfg->helix_footage_links))
 		return etl_helix_backlog(db, &stats->pending, NULL, err);
 
+	progress_total = events;
 	s.db = db;
 	s.cfg = cfg;
 	s.stats = stats;

@@ -119,4 +119,10 @@ int etl_helix_backlog(etl_db *db, int64_t *pending, int64_t *failed, etl_err *er
  * age in seconds (default 25 * 60).  Process-wide; 0 restores the default. */
 void etl_helix_set_token_ttl(int seconds);
 
+/* Called after each event is settled (sent, updated or failed) by
+ * etl_helix_send, with the counts so far and the number of events it set out
+ * to send; for a progress line.  fn NULL = none.  arg is borrowed. */
+typedef void (*etl_helix_progress_fn)(void *arg, const etl_helix_stats *stats, int64_t total);
+void etl_helix_set_progress(etl_helix_progress_fn fn, void *arg);
+
 #endif

@@ -84,4 +84,21 @@ eq "fetch, not a terminal: not one byte" "" "$(cat "$IT_TMP/out" "$IT_TMP/err")"
 
 eq "every run's counts add up (the runs table)" "0" \
   "$(q "SELECT count(*) FROM runs WHERE fetched <> loaded + duplicates + quarantined OR loaded <> inserted + updated + unchanged")"
+# etl emit: events sent so far out of those queued, on a terminal only.
+. "$(dirname "$0")/helix_lib.sh"
+q "TRUNCATE transactions, line_items, customers CASCADE" >/dev/null
+start_fake_helix --latency-ms 150 --rate-limit 0
+seed_reference
+q "INSERT INTO transactions (transaction_id, transaction_date, store_id, pos_id, camera_id,
+     currency, financial_status, total_amount, units, content_md5)
+   SELECT 'E-' || lpad(i::text, 3, '0'), date_trunc('hour', now()) - interval '1 hour' + i * interval '1 second',
+          12, 34, 'cam-' || (i % 3 + 1), 'USD', 'paid', i, 1, 'x'
+   FROM generate_series(1, 12) i;
+   INSERT INTO line_items SELECT transaction_id, 1, 1, 1, total_amount FROM transactions;" >/dev/null
+enqueue
+check "emit on a terminal: 0" on_tty "$IT_TMP/tty" env ETL_HELIX_CONCURRENCY=1 ETL_HELIX_RATE=100 "$ETL_BIN" emit
+check "emit counts events out of those queued" grep -Eq 'emit: [0-9]+/12 events \([0-9]+%\)' "$IT_TMP/tty"
+last=$(tr -d '\n' <"$IT_TMP/tty" | sed 's/\r*$//' | awk -F'\r' '{print $NF}')
+check "emit: the line is erased at the end" bash -c "[[ '$last' =~ ^\ *$ ]]"
+eq "emit sent every event" "12" "$(q "SELECT count(*) FROM helix_outbox WHERE state = 'sent'")"
 it_done
