@@ -299,7 +299,13 @@ test_source_memory() {
 		"$(cat "$TMP/npages") $(cat "$TMP/mem_n")" \
 		"$(curl -s "$SM/_control/expect?since=2026-11-20T00:00:00Z&until=2026-11-21T00:00:00Z" | jq '(.records / 1000 | ceil | tostring) + " " + (.records | tostring)' -r)"
 	rss=$(awk '/^VmRSS/ {print $2}' "/proc/$SM_PID/status")
-	lt "100k window: RSS of the fake < 50 MiB (KiB)" "$rss" 51200
+	# AddressSanitizer's shadow memory and quarantine inflate RSS; the
+	# plain build's pass of this suite holds the fake to the bound.
+	if ldd "$B/fake_source" 2>/dev/null | grep -q 'libasan'; then
+		echo "# skipped under AddressSanitizer: 100k window RSS bound (RSS $rss KiB)"
+	else
+		lt "100k window: RSS of the fake < 50 MiB (KiB)" "$rss" 51200
+	fi
 	body=$(curl -s "$SM/v1/sales?limit=9999")
 	eq "limit is capped at 5000" "$(jq '.data|length' <<<"$body")" 5000
 }
