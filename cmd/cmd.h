@@ -37,6 +37,12 @@ typedef struct etl_ctx {
  * fills ctx->err, and returns ETL_EUSAGE (64). */
 int cmd_usage_error(etl_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+struct etl_run_counts;
+/* The counts of run, fetch and backfill: --format json on stdout (marked
+ * "dry_run": true in a dry run, printed also after a failure), or a dry
+ * run's one-line summary on stderr; nothing otherwise (cron). */
+void cmd_print_counts(const etl_ctx *ctx, const struct etl_run_counts *c, int dry_run, int ret);
+
 /* Prints the subcommand's full help (usage, options, examples) to stdout. */
 void cmd_print_help(const char *name);
 

@@ -9,6 +9,7 @@
 #include "cmd.h"
 #include "log.h"
 #include "migrate.h"
+#include "runlog.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -178,6 +179,21 @@ int cmd_usage_error(etl_ctx *ctx, const char *fmt, ...)
 	ctx->err.code = ETL_EUSAGE;
 	snprintf(ctx->err.hint, sizeof(ctx->err.hint), "see 'etl help %s'", ctx->name ? ctx->name : "");
 	return ETL_EUSAGE;
+}
+
+void cmd_print_counts(const etl_ctx *ctx, const etl_run_counts *c, int dry_run, int ret)
+{
+	char line[512], *json;
+
+	if (ctx->format == ETL_FMT_JSON) {
+		if ((json = dry_run ? etl_run_counts_json_dry_run(c) : etl_run_counts_json(c)))
+			printf("%s\n", json);
+		free(json);
+	} else if (dry_run && ret == 0 && !ctx->quiet) {
+		etl_run_counts_describe(line, sizeof(line), c);
+		fprintf(stderr, "etl: dry run (rolled back, nothing sent to Helix, reference data not "
+			"refreshed): %s\n", line);
+	}
 }
 
 int cmd_parse_long(etl_ctx *ctx, const char *opt, const char *value, long min, long max, long *out)

@@ -122,23 +122,6 @@ static int parse_fetch_options(int argc, char **argv, etl_ctx *ctx, struct windo
 	return 0;
 }
 
-/* The counts: --format json on stdout (marked "dry_run": true in a dry
- * run, printed also after a failure), or a dry run's summary on stderr. */
-static void print_counts(const etl_ctx *ctx, const etl_run_counts *c, int dry_run, int ret)
-{
-	char line[512], *json;
-
-	if (ctx->format == ETL_FMT_JSON) {
-		if ((json = dry_run ? etl_run_counts_json_dry_run(c) : etl_run_counts_json(c)))
-			printf("%s\n", json);
-		free(json);
-	} else if (dry_run && ret == 0 && !ctx->quiet) {
-		etl_run_counts_describe(line, sizeof(line), c);
-		fprintf(stderr, "etl: dry run (rolled back, nothing sent to Helix, reference data not "
-			"refreshed): %s\n", line);
-	}
-}
-
 int cmd_fetch(int argc, char **argv, etl_ctx *ctx)
 {
 	struct window_range r = { 0, 0, 0, 0, NULL, NULL, 0 };
@@ -169,7 +152,7 @@ int cmd_fetch(int argc, char **argv, etl_ctx *ctx)
 	etl_progress_end(&progress);
 	ret = ret == 0 ? 0 : (ctx->err.code ? (int)ctx->err.code : ETL_EINTERNAL);
 	if (job.run_id > 0)
-		print_counts(ctx, &job.total, o.dry_run, ret);
+		cmd_print_counts(ctx, &job.total, o.dry_run, ret);
 	etl_load_job_end(&job, ret, &ctx->err);
 	return ret;
 }

@@ -132,23 +132,6 @@ static int plan_windows(etl_ctx *ctx, const struct run_opts *o, etl_window **out
 	return 0;
 }
 
-/* The counts: --format json on stdout (marked "dry_run": true in a dry
- * run, printed also after a failure), or a dry run's summary on stderr. */
-static void print_counts(const etl_ctx *ctx, const etl_run_counts *c, int dry_run, int ret)
-{
-	char line[512], *json;
-
-	if (ctx->format == ETL_FMT_JSON) {
-		if ((json = dry_run ? etl_run_counts_json_dry_run(c) : etl_run_counts_json(c)))
-			printf("%s\n", json);
-		free(json);
-	} else if (dry_run && ret == 0 && !ctx->quiet) {
-		etl_run_counts_describe(line, sizeof(line), c);
-		fprintf(stderr, "etl: dry run (rolled back, nothing sent to Helix, reference data not "
-			"refreshed): %s\n", line);
-	}
-}
-
 /* The Prometheus textfile, when one is named; a file that cannot be
  * written is a warning, the run's own exit status stands. */
 static void record_metrics(etl_ctx *ctx, const char *path, etl_time started, int ret, const etl_run_counts *c)
@@ -192,7 +175,7 @@ int cmd_run(int argc, char **argv, etl_ctx *ctx)
 done:
 	ret = ret == 0 ? 0 : (ctx->err.code ? (int)ctx->err.code : ETL_EINTERNAL);
 	if (job.run_id > 0)
-		print_counts(ctx, &job.total, o.dry_run, ret);
+		cmd_print_counts(ctx, &job.total, o.dry_run, ret);
 	total = job.total;  /* etl_load_job_end clears the job */
 	etl_load_job_end(&job, ret, &ctx->err);
 	/* after the runs row is closed: the metrics read the last success there */
