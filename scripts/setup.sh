@@ -7,7 +7,7 @@ packages=(
   build-essential cmake pkg-config git ca-certificates
   libcurl4-openssl-dev libcjson-dev libpq-dev libmicrohttpd-dev
   postgresql postgresql-contrib tzdata curl jq
-  clang valgrind procps
+  clang libclang-rt-14-dev valgrind procps
   # tests of the operations side: promtool, a real cron, systemd-analyze,
   # the man page renderer, a pty for the progress line
   prometheus cron systemd groff-base man-db bsdutils
