@@ -750,6 +750,8 @@ struct etl_loader {
 	unsigned flags;
 	int helix;               /* queue and send Helix events */
 	int helix_stopped;       /* a send failed: no more sending this run */
+	int backlog_known;       /* backlog is the outbox's level since the last change */
+	int64_t backlog;
 	etl_err helix_err;
 	etl_copybuf sales, failed;
 	int copy_pending;        /* a page's COPY or merge may still run on the server */
@@ -1228,12 +1230,37 @@ static int merge_changed(etl_loader *l, int64_t loaded, int64_t want_ins, int64_
 	return exec_count(l->db, lines_insert_sql, 0, NULL, NULL, "merging line items", err);
 }
 
+/* The window's merge after the chunks: collapse, compare, write what is
+ * left (merge's counts as out-parameters). */
+static int merge_rest(etl_loader *l, int replay, int64_t staged, int64_t *losers, int64_t *superseded,
+		      int64_t *ins, int64_t *upd, int64_t *fix, etl_err *err)
+{
+	int64_t n[3];
+
+	if (staged > 1 && exec_count(l->db, collapse_sql, 0, NULL, losers, "collapsing duplicates", err) < 0)
+		return -1;
+	if (replay && staged > 0 &&
+	    exec_count(l->db, superseded_sql, 0, NULL, superseded, "dropping superseded sales", err) < 0)
+		return -1;
+	if (staged - *losers - *superseded > 0) {
+		if (query_counts(l->db, changed_sql, n, 3, "comparing with the stored sales", err) < 0)
+			return -1;
+		*ins = n[0], *upd = n[1], *fix = n[2];
+	}
+	if (*ins + *upd > 0 && merge_changed(l, staged - *losers - *superseded, *ins, *upd, err) < 0)
+		return -1;
+	/* a customer a chunk created for a version that lost, and no sale names */
+	if (*fix > 0 && exec_count(l->db, early_customers_sql, 0, NULL, NULL, "tidying the customers", err) < 0)
+		return -1;
+	return 0;
+}
+
 /* Merges what is staged and fills c's load counts.  replay: quarantined
  * records older than the stored sale are dropped first (counted as
  * duplicates). */
 static int merge(etl_loader *l, int replay, etl_run_counts *c, etl_err *err)
 {
-	int64_t staged = 0, losers = 0, superseded = 0, ins = 0, upd = 0, fix = 0, n[3];
+	int64_t staged = 0, losers = 0, superseded = 0, ins = 0, upd = 0, fix = 0;
 
 	if (query_pair(l->db, "SELECT count(*) FROM load_stage_sales", 0, NULL, &staged, NULL,
 		       "counting the staged sales", err) < 0)
@@ -1241,20 +1268,10 @@ static int merge(etl_loader *l, int replay, etl_run_counts *c, etl_err *err)
 	if (staged != l->staged)
 		return etl_err_set(err, ETL_EINTERNAL, "%" PRId64 " sales were staged but %" PRId64 " arrived",
 				   l->staged, staged);
-	if (staged > 1 && exec_count(l->db, collapse_sql, 0, NULL, &losers, "collapsing duplicates", err) < 0)
-		return -1;
-	if (replay && staged > 0 &&
-	    exec_count(l->db, superseded_sql, 0, NULL, &superseded, "dropping superseded sales", err) < 0)
-		return -1;
-	if (staged - losers - superseded > 0) {
-		if (query_counts(l->db, changed_sql, n, 3, "comparing with the stored sales", err) < 0)
-			return -1;
-		ins = n[0], upd = n[1], fix = n[2];
-	}
-	if (ins + upd > 0 && merge_changed(l, staged - losers - superseded, ins, upd, err) < 0)
-		return -1;
-	/* what the page merge wrote: fix-ups' customers, and Helix's list */
-	if (fix > 0 && exec_count(l->db, early_customers_sql, 0, NULL, NULL, "tidying the customers", err) < 0)
+	/* Unless a chunk wrote every staged sale (then no id came twice and
+	 * none was stored before the window: either would have kept a sale
+	 * from its chunk, so nothing is left to compare): */
+	if (l->early != staged && merge_rest(l, replay, staged, &losers, &superseded, &ins, &upd, &fix, err) < 0)
 		return -1;
 	if (l->early > 0 && l->helix &&
 	    exec_count(l->db, early_changed_sql, 0, NULL, NULL, "listing the sales written", err) < 0)
@@ -1298,6 +1315,7 @@ static void window_reset(etl_loader *l, const etl_window *win)
 	l->win = win;
 	l->seq = l->fetched = l->staged = l->quarantined = 0;
 	l->merged_seq = l->early = 0;
+	l->backlog_known = 0;  /* the window may queue Helix events */
 	l->ms_records = l->ms_copy = 0;
 	l->q.added = 0;
 	etl_copybuf_reset(&l->sales);
@@ -1570,6 +1588,9 @@ static void send_helix(etl_loader *l, etl_run_counts *c)
 		l->helix_stopped = 1;
 		l->helix_err = err;
 		etl_warn("sending Helix events stopped: %s; the rest wait in the outbox", err.msg);
+	} else {
+		l->backlog = st.pending;  /* the outbox after the send: helix_pending needs no query */
+		l->backlog_known = 1;
 	}
 	c->helix_sent += st.sent;
 	c->helix_updated += st.updated;
@@ -1607,6 +1628,10 @@ static void helix_pending(etl_loader *l, etl_run_counts *total)
 	etl_err err = ETL_ERR_INIT;
 	int64_t pending = 0;
 
+	if (l->backlog_known) {
+		total->helix_pending = l->backlog;
+		return;
+	}
 	if (etl_helix_backlog(l->db, &pending, NULL, &err) < 0)
 		etl_debug("reading the Helix backlog: %s", err.msg);
 	else
