@@ -36,8 +36,7 @@ printf '# ingest: one window of %d sales, %s\n' "$N" \
   "$([[ $MODE == rss ]] && echo 'etl fetch only (peak RSS)' || echo "$REPS rounds of etl / (a) copy+merge / (b) naive")"
 printf '%-6s %-6s %9s %11s %13s %10s\n' round loader wall_s sales/s line_items/s peak_rss
 lines=0
-: >"$BENCH_TMP/ingest.etl" >"$BENCH_TMP/ingest.copy" >"$BENCH_TMP/ingest.naive" >"$BENCH_TMP/ingest.rss"
-: >"$BENCH_TMP/ingest.ra" >"$BENCH_TMP/ingest.rb"
+for f in etl copy naive rss ra rb; do : >"$BENCH_TMP/ingest.$f"; done
 for r in $(seq 1 "$REPS"); do
   bench_note "ingest N=$N round $r: etl fetch"
   bench_db bi_etl || exit 1

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # bench_lib.sh - shared by test/bench/bench_{ingest,idle,reports,helix_pace}.sh
 # (sourced).  The caller sets:
 #   BENCH_BUILD    a Release build tree (etl, test/fake/*, test/bench/bench_ingest)
