@@ -30,6 +30,7 @@
 #include "json.h"
 #include "log.h"
 #include "retry.h"
+#include "strbuf.h"
 
 #include <curl/curl.h>
 #include <inttypes.h>
@@ -138,78 +139,13 @@ static void session_bind(const etl_config *cfg)
 	}
 }
 
-/* ---- small buffers -------------------------------------------------------- */
-
-/* A growable string; allocation failure is sticky (oom) and checked once. */
-struct sbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void sb_add(struct sbuf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void sb_adds(struct sbuf *b, const char *s)
-{
-	sb_add(b, s, strlen(s));
-}
-
-/* Appends s as a JSON string literal. */
-static void sb_add_json_str(struct sbuf *b, const char *s)
-{
-	static const char hex[] = "0123456789abcdef";
-
-	sb_add(b, "\"", 1);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
-
-		if (c == '"' || c == '\\') {
-			char two[2] = { '\\', (char)c };
-			sb_add(b, two, 2);
-		} else if (c < 0x20) {
-			sb_add(b, esc, 6);
-		} else {
-			sb_add(b, s, 1);
-		}
-	}
-	sb_add(b, "\"", 1);
-}
-
-static void sb_release(struct sbuf *b)
-{
-	free(b->p);
-	memset(b, 0, sizeof(*b));
-}
-
 /* ---- one HTTP exchange ---------------------------------------------------- */
 
 /* A request and its answer, for one easy handle (multi or blocking). */
 struct xfer {
 	CURL *easy;
 	struct curl_slist *headers;
-	struct sbuf url, body, resp;
+	etl_strbuf url, body, resp;
 	char retry_after[64];
 	const char *method;
 	int too_big;
@@ -227,7 +163,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *arg)
 		x->too_big = 1;
 		return 0;  /* aborts the transfer: CURLE_WRITE_ERROR */
 	}
-	sb_add(&x->resp, data, len);
+	etl_strbuf_add(&x->resp, data, len);
 	return x->resp.oom ? 0 : len;
 }
 
@@ -254,7 +190,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *arg)
 static int xfer_setup(struct xfer *x, const etl_config *cfg, const char *method, int auth, etl_err *err)
 {
 	struct curl_slist *h = NULL, *t;
-	struct sbuf line = { 0 };
+	etl_strbuf line = ETL_STRBUF_INIT;
 	CURLcode rc = CURLE_OK;
 
 	curl_slist_free_all(x->headers);
@@ -269,12 +205,12 @@ static int xfer_setup(struct xfer *x, const etl_config *cfg, const char *method,
 	curl_easy_reset(x->easy);
 
 	if (auth == 1) {
-		sb_adds(&line, "x-verkada-auth: ");
-		sb_adds(&line, session.token);
+		etl_strbuf_adds(&line, "x-verkada-auth: ");
+		etl_strbuf_adds(&line, session.token);
 		x->token_gen = session.token_gen;
 	} else if (auth == 2) {
-		sb_adds(&line, "x-api-key: ");
-		sb_adds(&line, cfg->helix_api_key ? cfg->helix_api_key : "");
+		etl_strbuf_adds(&line, "x-api-key: ");
+		etl_strbuf_adds(&line, cfg->helix_api_key ? cfg->helix_api_key : "");
 	}
 	if (line.oom)
 		goto oom;
@@ -294,7 +230,7 @@ static int xfer_setup(struct xfer *x, const etl_config *cfg, const char *method,
 	/* The token must not linger in freed memory longer than needed. */
 	if (line.p)
 		memset(line.p, 0, line.len);
-	sb_release(&line);
+	etl_strbuf_release(&line);
 	x->headers = h;
 
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(x->easy, opt, val); } while (0)
@@ -338,7 +274,7 @@ static int xfer_setup(struct xfer *x, const etl_config *cfg, const char *method,
 oom:
 	if (line.p)
 		memset(line.p, 0, line.len);
-	sb_release(&line);
+	etl_strbuf_release(&line);
 	curl_slist_free_all(h);
 	return etl_err_set(err, ETL_EINTERNAL, "out of memory building a Helix request");
 }
@@ -348,9 +284,9 @@ static void xfer_release(struct xfer *x)
 	if (x->easy)
 		curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->headers);
-	sb_release(&x->url);
-	sb_release(&x->body);
-	sb_release(&x->resp);
+	etl_strbuf_release(&x->url);
+	etl_strbuf_release(&x->body);
+	etl_strbuf_release(&x->resp);
 	memset(x, 0, sizeof(*x));
 }
 
@@ -441,7 +377,7 @@ static int stop_with(struct sender *s, etl_code code, const char *hint, const ch
 }
 
 /* Builds the URL of path with the event triple as query. */
-static void url_event(struct sbuf *u, const char *base, const etl_helix_row *r, const char *uid)
+static void url_event(etl_strbuf *u, const char *base, const etl_helix_row *r, const char *uid)
 {
 	etl_http_url b = ETL_HTTP_URL_INIT;
 	const char *str;
@@ -454,13 +390,13 @@ static void url_event(struct sbuf *u, const char *base, const etl_helix_row *r, 
 	str = etl_http_url_str(&b);
 	u->len = 0;
 	if (str)
-		sb_adds(u, str);
+		etl_strbuf_adds(u, str);
 	else
 		u->oom = 1;
 	etl_http_url_release(&b);
 }
 
-static void url_path(struct sbuf *u, const char *base, const char *path)
+static void url_path(etl_strbuf *u, const char *base, const char *path)
 {
 	etl_http_url b = ETL_HTTP_URL_INIT;
 	const char *str;
@@ -470,7 +406,7 @@ static void url_path(struct sbuf *u, const char *base, const char *path)
 	str = etl_http_url_str(&b);
 	u->len = 0;
 	if (str)
-		sb_adds(u, str);
+		etl_strbuf_adds(u, str);
 	else
 		u->oom = 1;
 	etl_http_url_release(&b);
@@ -679,7 +615,7 @@ static int type_lookup(struct sender *s, char *uid, size_t n, int *found, etl_er
 		etl_err_set(err, ETL_EINTERNAL, "out of memory");
 		goto cleanup;
 	}
-	sb_adds(&x.url, etl_http_url_str(&u));
+	etl_strbuf_adds(&x.url, etl_http_url_str(&u));
 	if (sync_authed(s, &x, "GET", &status, err) < 0)
 		goto cleanup;
 	root = status == 200 && x.resp.p ? etl_json_parse(x.resp.p, x.resp.len, NULL) : NULL;
@@ -743,7 +679,7 @@ static int type_create(struct sender *s, char *uid, size_t n, long *status, etl_
 		etl_err_set(err, ETL_EINTERNAL, "out of memory");
 		goto cleanup;
 	}
-	sb_adds(&x.body, text);
+	etl_strbuf_adds(&x.body, text);
 	url_path(&x.url, s->cfg->helix_url, PATH_TYPE);
 	if (sync_authed(s, &x, "POST", status, err) < 0)
 		goto cleanup;
@@ -904,9 +840,9 @@ static int job_request(struct sender *s, struct xfer *x, struct job *j, const ch
 	case K_UPDATE:
 		*method = "PATCH";
 		url_event(&x->url, s->cfg->helix_url, &j->row, job_uid(j));
-		sb_adds(&x->body, "{\"attributes\":");
-		sb_adds(&x->body, j->row.attributes);
-		sb_adds(&x->body, "}");
+		etl_strbuf_adds(&x->body, "{\"attributes\":");
+		etl_strbuf_adds(&x->body, j->row.attributes);
+		etl_strbuf_adds(&x->body, "}");
 		break;
 	case K_CREATE: {
 		char num[32];
@@ -914,15 +850,15 @@ static int job_request(struct sender *s, struct xfer *x, struct job *j, const ch
 		*method = "POST";
 		url_path(&x->url, s->cfg->helix_url, PATH_EVENT);
 		snprintf(num, sizeof(num), "%" PRId64, j->row.time_ms);
-		sb_adds(&x->body, "{\"camera_id\":");
-		sb_add_json_str(&x->body, j->row.camera);
-		sb_adds(&x->body, ",\"event_type_uid\":");
-		sb_add_json_str(&x->body, job_uid(j));
-		sb_adds(&x->body, ",\"time_ms\":");
-		sb_adds(&x->body, num);
-		sb_adds(&x->body, ",\"attributes\":");
-		sb_adds(&x->body, j->row.attributes);
-		sb_adds(&x->body, ",\"flagged\":false}");
+		etl_strbuf_adds(&x->body, "{\"camera_id\":");
+		etl_strbuf_add_json_str(&x->body, j->row.camera);
+		etl_strbuf_adds(&x->body, ",\"event_type_uid\":");
+		etl_strbuf_add_json_str(&x->body, job_uid(j));
+		etl_strbuf_adds(&x->body, ",\"time_ms\":");
+		etl_strbuf_adds(&x->body, num);
+		etl_strbuf_adds(&x->body, ",\"attributes\":");
+		etl_strbuf_adds(&x->body, j->row.attributes);
+		etl_strbuf_adds(&x->body, ",\"flagged\":false}");
 		break;
 	}
 	case K_FOOTAGE: {
@@ -936,7 +872,7 @@ static int job_request(struct sender *s, struct xfer *x, struct job *j, const ch
 		etl_http_url_query_int(&u, "timestamp", (long long)secs);
 		x->url.len = 0;
 		if (etl_http_url_str(&u))
-			sb_adds(&x->url, etl_http_url_str(&u));
+			etl_strbuf_adds(&x->url, etl_http_url_str(&u));
 		else
 			x->url.oom = 1;
 		etl_http_url_release(&u);

@@ -13,44 +13,21 @@ struct etl_http {
 	CURL *curl;
 	struct curl_slist *auth;  /* the Authorization header alone, or NULL */
 	size_t max_body;
-	/* the response being received */
-	char *body;
-	size_t len, cap;
-	int too_big, oom;
+	etl_strbuf body;          /* the response being received, at most max_body */
 	char retry_after[128];
 	int has_retry_after;
 	char errbuf[CURL_ERROR_SIZE];
 };
 
-/* Appends to the response body, growing geometrically up to max_body.
- * Returning less than asked makes libcurl abort with CURLE_WRITE_ERROR. */
+/* Appends to the response body, up to max_body.  Returning less than
+ * asked makes libcurl abort with CURLE_WRITE_ERROR. */
 static size_t on_body(char *data, size_t size, size_t nmemb, void *arg)
 {
 	etl_http *h = arg;
-	size_t n = size * nmemb, need, cap;
-	char *p;
+	size_t n = size * nmemb;
 
-	if (n > h->max_body - h->len) {
-		h->too_big = 1;
-		return 0;
-	}
-	need = h->len + n + 1;
-	if (need > h->cap) {
-		cap = h->cap ? h->cap : 65536;
-		while (cap < need)
-			cap = cap > SIZE_MAX / 2 ? need : cap * 2;
-		p = realloc(h->body, cap);
-		if (!p) {
-			h->oom = 1;
-			return 0;
-		}
-		h->body = p;
-		h->cap = cap;
-	}
-	memcpy(h->body + h->len, data, n);
-	h->len += n;
-	h->body[h->len] = '\0';
-	return n;
+	etl_strbuf_add(&h->body, data, n);
+	return etl_strbuf_failed(&h->body) ? 0 : n;
 }
 
 /* Keeps the Retry-After header of the final response.  libcurl calls this
@@ -129,6 +106,7 @@ int etl_http_open(etl_http **out, const etl_http_opts *opts, etl_err *err)
 		goto cleanup;
 	}
 	h->max_body = opts->max_body ? opts->max_body : ETL_HTTP_MAX_BODY;
+	etl_strbuf_init(&h->body, h->max_body);
 	h->curl = curl_easy_init();
 	if (!h->curl || setup(h, opts) < 0) {
 		etl_err_set(err, ETL_EINTERNAL, "libcurl could not be set up (version %s)",
@@ -166,7 +144,7 @@ void etl_http_close(etl_http *h)
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
 	curl_slist_free_all(h->auth);
-	free(h->body);
+	etl_strbuf_release(&h->body);
 	free(h);
 }
 
@@ -228,8 +206,7 @@ int etl_http_request(etl_http *h, const char *method, const char *url, const cha
 	memset(out, 0, sizeof(*out));
 	if (!method)
 		method = "GET";
-	h->len = 0;
-	h->too_big = h->oom = 0;
+	etl_strbuf_reset(&h->body);
 	h->has_retry_after = 0;
 	h->retry_after[0] = '\0';
 	h->errbuf[0] = '\0';
@@ -274,12 +251,14 @@ int etl_http_request(etl_http *h, const char *method, const char *url, const cha
 		curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
 	}
 	out->elapsed_ms = now_ms() - t0;
-	if (h->oom || (!h->body && !(h->body = calloc(1, 1)))) {
+	if (!h->body.too_big)
+		etl_strbuf_add(&h->body, "", 0);  /* an empty answer is "" too */
+	if (h->body.oom) {
 		why = ETL_HTTP_NOMEM;
 		etl_err_set(err, ETL_EINTERNAL, "out of memory on a request to %s", where);
 		goto cleanup;
 	}
-	if (h->too_big) {
+	if (h->body.too_big) {
 		why = ETL_HTTP_TOO_BIG;
 		if (h->max_body >= ((size_t)1 << 20))
 			etl_err_set(err, ETL_EDATA, "the response from %s is larger than %zu MiB", where,
@@ -296,10 +275,8 @@ int etl_http_request(etl_http *h, const char *method, const char *url, const cha
 		goto cleanup;
 	}
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
-	if (!h->len)
-		h->body[0] = '\0';
-	out->body = h->body;
-	out->len = h->len;
+	out->body = h->body.p;
+	out->len = h->body.len;
 	out->retry_after = h->has_retry_after ? h->retry_after : NULL;
 	ret = 0;
 cleanup:
@@ -318,27 +295,7 @@ int etl_http_get(etl_http *h, const char *url, etl_http_resp *out, etl_http_fail
 
 static void url_add(etl_http_url *u, const char *s, size_t n)
 {
-	size_t need, cap;
-	char *p;
-
-	if (u->oom)
-		return;
-	need = u->len + n + 1;
-	if (need > u->cap) {
-		cap = u->cap ? u->cap : 256;
-		while (cap < need)
-			cap *= 2;
-		p = realloc(u->buf, cap);
-		if (!p) {
-			u->oom = 1;
-			return;
-		}
-		u->buf = p;
-		u->cap = cap;
-	}
-	memcpy(u->buf + u->len, s, n);
-	u->len += n;
-	u->buf[u->len] = '\0';
+	etl_strbuf_add(&u->text, s, n);
 }
 
 static void url_add_escaped(etl_http_url *u, const char *s)
@@ -363,7 +320,7 @@ void etl_http_url_base(etl_http_url *u, const char *base)
 
 	while (n > 0 && base[n - 1] == '/')
 		n--;
-	u->len = 0;
+	etl_strbuf_reset(&u->text);
 	u->nquery = 0;
 	u->oom = 0;
 	url_add(u, base, n);
@@ -398,11 +355,12 @@ void etl_http_url_query_int(etl_http_url *u, const char *key, long long value)
 
 const char *etl_http_url_str(const etl_http_url *u)
 {
-	return u->oom || !u->buf ? NULL : u->buf;
+	return u->oom || etl_strbuf_failed(&u->text) || !u->text.p ? NULL : u->text.p;
 }
 
 void etl_http_url_release(etl_http_url *u)
 {
-	free(u->buf);
-	memset(u, 0, sizeof(*u));
+	etl_strbuf_release(&u->text);
+	u->nquery = 0;
+	u->oom = 0;
 }

@@ -19,6 +19,7 @@
 #ifndef ETL_HTTP_H
 #define ETL_HTTP_H
 
+#include "strbuf.h"
 #include <stddef.h>
 #include <stdint.h>
 
@@ -80,13 +81,12 @@ int etl_http_get(etl_http *h, const char *url, etl_http_resp *out, etl_http_fail
  * segment and value percent-encoded (RFC 3986 unreserved characters pass).
  * Allocation failures are sticky: etl_http_url_str() then returns NULL. */
 typedef struct etl_http_url {
-	char *buf;
-	size_t len, cap;
+	etl_strbuf text;
 	int nquery;  /* query arguments so far */
-	int oom;
+	int oom;     /* escaping failed */
 } etl_http_url;
 
-#define ETL_HTTP_URL_INIT { NULL, 0, 0, 0, 0 }
+#define ETL_HTTP_URL_INIT { ETL_STRBUF_INIT, 0, 0 }
 
 /* Starts with base as given (e.g. "https://api.example.com"; a trailing '/'
  * is removed).  Resets whatever u held. */

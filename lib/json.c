@@ -12,6 +12,7 @@
  * what PostgreSQL's json type and every other consumer accept too.
  */
 #include "json.h"
+#include "strbuf.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -205,49 +206,6 @@ const char *etl_json_number_text(const cJSON *item)
 
 /* ---- printing --------------------------------------------------------- */
 
-typedef struct pbuf {
-	char *p;
-	size_t len, cap;
-	int oom;
-} pbuf;
-
-static int grow(pbuf *b, size_t need)
-{
-	size_t cap = b->cap ? b->cap : 256;
-	char *p;
-
-	if (b->oom)
-		return -1;
-	while (cap - b->len < need) {
-		if (cap > SIZE_MAX / 2)
-			goto oom;
-		cap *= 2;
-	}
-	if (cap != b->cap) {
-		p = realloc(b->p, cap);
-		if (!p)
-			goto oom;
-		b->p = p;
-		b->cap = cap;
-	}
-	return 0;
-oom:
-	b->oom = 1;
-	return -1;
-}
-
-static void put(pbuf *b, const char *s, size_t n)
-{
-	if (grow(b, n + 1) == 0) {
-		memcpy(b->p + b->len, s, n);
-		b->len += n;
-	}
-}
-
-static void put_str(pbuf *b, const char *s)
-{
-	put(b, s, strlen(s));
-}
 
 /* The length of the well-formed UTF-8 sequence at p (1-4), or 0 when p does
  * not start one; then *bad gets the length of its maximal ill-formed subpart
@@ -303,12 +261,12 @@ static int needs_escape(unsigned char c)
  * and jsonb, and one such record would fail its whole window's COPY.  Each
  * ill-formed sequence is printed as U+FFFD (its UTF-8 bytes, not the
  * escape, so that printing the parse of the output gives the output). */
-static void put_quoted(pbuf *b, const char *s)
+static void put_quoted(etl_strbuf *b, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 
-	put(b, "\"", 1);
+	etl_strbuf_add(b, "\"", 1);
 	while (*p) {
 		const unsigned char *run = p;
 		char esc[7] = "\\u00";
@@ -320,103 +278,102 @@ static void put_quoted(pbuf *b, const char *s)
 			} else if ((n = utf8_seq(p, &bad)) > 0) {
 				p += n;
 			} else {
-				put(b, (const char *)run, (size_t)(p - run));
-				put(b, "\xef\xbf\xbd", 3);
+				etl_strbuf_add(b, (const char *)run, (size_t)(p - run));
+				etl_strbuf_add(b, "\xef\xbf\xbd", 3);
 				p += bad;
 				run = p;
 			}
 		}
-		put(b, (const char *)run, (size_t)(p - run));
+		etl_strbuf_add(b, (const char *)run, (size_t)(p - run));
 		if (!*p)
 			break;
 		switch (*p) {
-		case '"': put(b, "\\\"", 2); break;
-		case '\\': put(b, "\\\\", 2); break;
-		case '\b': put(b, "\\b", 2); break;
-		case '\f': put(b, "\\f", 2); break;
-		case '\n': put(b, "\\n", 2); break;
-		case '\r': put(b, "\\r", 2); break;
-		case '\t': put(b, "\\t", 2); break;
+		case '"': etl_strbuf_add(b, "\\\"", 2); break;
+		case '\\': etl_strbuf_add(b, "\\\\", 2); break;
+		case '\b': etl_strbuf_add(b, "\\b", 2); break;
+		case '\f': etl_strbuf_add(b, "\\f", 2); break;
+		case '\n': etl_strbuf_add(b, "\\n", 2); break;
+		case '\r': etl_strbuf_add(b, "\\r", 2); break;
+		case '\t': etl_strbuf_add(b, "\\t", 2); break;
 		default:
 			esc[4] = hex[*p >> 4];
 			esc[5] = hex[*p & 15];
-			put(b, esc, 6);
+			etl_strbuf_add(b, esc, 6);
 		}
 		p++;
 	}
-	put(b, "\"", 1);
+	etl_strbuf_add(b, "\"", 1);
 }
 
 /* A number item made by cJSON_CreateNumber has no literal: print its double
  * the way cJSON does (shortest of 15 or 17 digits that reads back).  Money
  * never takes this path: it always comes from parsed text. */
-static void put_double(pbuf *b, double d)
+static void put_double(etl_strbuf *b, double d)
 {
 	char buf[64];
 
 	if (!isfinite(d)) {
-		put_str(b, "null");
+		etl_strbuf_adds(b, "null");
 		return;
 	}
 	snprintf(buf, sizeof(buf), "%1.15g", d);
 	if (strtod(buf, NULL) != d)
 		snprintf(buf, sizeof(buf), "%1.17g", d);
-	put_str(b, buf);
+	etl_strbuf_adds(b, buf);
 }
 
-static void put_value(pbuf *b, const cJSON *item);
+static void put_value(etl_strbuf *b, const cJSON *item);
 
-static void put_children(pbuf *b, const cJSON *child, int with_keys)
+static void put_children(etl_strbuf *b, const cJSON *child, int with_keys)
 {
 	for (; child && !b->oom; child = child->next) {
 		if (with_keys) {
 			put_quoted(b, child->string);
-			put(b, ":", 1);
+			etl_strbuf_add(b, ":", 1);
 		}
 		put_value(b, child);
 		if (child->next)
-			put(b, ",", 1);
+			etl_strbuf_add(b, ",", 1);
 	}
 }
 
-static void put_value(pbuf *b, const cJSON *item)
+static void put_value(etl_strbuf *b, const cJSON *item)
 {
 	switch (item->type & 0xff) {
-	case cJSON_False: put_str(b, "false"); break;
-	case cJSON_True: put_str(b, "true"); break;
+	case cJSON_False: etl_strbuf_adds(b, "false"); break;
+	case cJSON_True: etl_strbuf_adds(b, "true"); break;
 	case cJSON_Number:
 		if (item->valuestring)
-			put_str(b, item->valuestring);
+			etl_strbuf_adds(b, item->valuestring);
 		else
 			put_double(b, item->valuedouble);
 		break;
 	case cJSON_String: put_quoted(b, item->valuestring); break;
-	case cJSON_Raw: put_str(b, item->valuestring ? item->valuestring : "null"); break;
+	case cJSON_Raw: etl_strbuf_adds(b, item->valuestring ? item->valuestring : "null"); break;
 	case cJSON_Array:
-		put(b, "[", 1);
+		etl_strbuf_add(b, "[", 1);
 		put_children(b, item->child, 0);
-		put(b, "]", 1);
+		etl_strbuf_add(b, "]", 1);
 		break;
 	case cJSON_Object:
-		put(b, "{", 1);
+		etl_strbuf_add(b, "{", 1);
 		put_children(b, item->child, 1);
-		put(b, "}", 1);
+		etl_strbuf_add(b, "}", 1);
 		break;
-	default: put_str(b, "null"); break;	/* cJSON_NULL, cJSON_Invalid */
+	default: etl_strbuf_adds(b, "null"); break;	/* cJSON_NULL, cJSON_Invalid */
 	}
 }
 
 char *etl_json_print(const cJSON *item)
 {
-	pbuf b = { NULL, 0, 0, 0 };
+	etl_strbuf b = ETL_STRBUF_INIT;
 
 	if (!item)
 		return NULL;
 	put_value(&b, item);
-	if (grow(&b, 1) < 0) {
-		free(b.p);
+	if (etl_strbuf_failed(&b) || !b.p) {
+		etl_strbuf_release(&b);
 		return NULL;
 	}
-	b.p[b.len] = '\0';
-	return b.p;
+	return b.p;  /* the caller frees it */
 }

@@ -6,6 +6,7 @@
 #include "log.h"
 #include "quarantine.h"
 #include "refsync.h"
+#include "strbuf.h"
 #include "timeutil.h"
 
 #include <inttypes.h>
@@ -13,50 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-/* ---- a growable text buffer (out of memory is sticky) ------------------ */
-
-struct buf {
-	char *p;
-	size_t len, cap;
-	int oom;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		char *p;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = 1;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void buf_adds(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-static void buf_reset(struct buf *b)
-{
-	b->len = 0;
-	b->oom = 0;
-	if (b->p)
-		b->p[0] = '\0';
-}
 
 /* ---- numbers and instants as text, without printf ---------------------- */
 
@@ -273,61 +230,61 @@ static void md5_hex(const char *s, size_t n, char out[33])
 /* Every scalar is written with its length or a type letter in front
  * ("5:hello", "i42;"), NULL as "~", so no two different sales can have the
  * same text. */
-static void canon_str(struct buf *b, const char *s)
+static void canon_str(etl_strbuf *b, const char *s)
 {
 	char num[24];
 	size_t n;
 
 	if (!s) {
-		buf_add(b, "~", 1);
+		etl_strbuf_add(b, "~", 1);
 		return;
 	}
 	n = strlen(s);
-	buf_add(b, num, fmt_u64(num, n));
-	buf_add(b, ":", 1);
-	buf_add(b, s, n);
+	etl_strbuf_add(b, num, fmt_u64(num, n));
+	etl_strbuf_add(b, ":", 1);
+	etl_strbuf_add(b, s, n);
 }
 
-static void canon_int(struct buf *b, int64_t v)
+static void canon_int(etl_strbuf *b, int64_t v)
 {
 	char num[24];
 
-	buf_add(b, "i", 1);
-	buf_add(b, num, fmt_i64(num, v));
-	buf_add(b, ";", 1);
+	etl_strbuf_add(b, "i", 1);
+	etl_strbuf_add(b, num, fmt_i64(num, v));
+	etl_strbuf_add(b, ";", 1);
 }
 
-static void canon_json_string(struct buf *b, const char *s)
+static void canon_json_string(etl_strbuf *b, const char *s)
 {
 	const char *run = s;
 
-	buf_add(b, "\"", 1);
+	etl_strbuf_add(b, "\"", 1);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 		char esc[8];
 
 		if (c != '"' && c != '\\' && c >= 0x20)
 			continue;
-		buf_add(b, run, (size_t)(s - run));
+		etl_strbuf_add(b, run, (size_t)(s - run));
 		run = s + 1;
 		if (c == '"' || c == '\\') {
 			esc[0] = '\\';
 			esc[1] = (char)c;
-			buf_add(b, esc, 2);
+			etl_strbuf_add(b, esc, 2);
 		} else {
 			static const char hex[] = "0123456789abcdef";
 
 			memcpy(esc, "\\u00", 4);
 			esc[4] = hex[c >> 4];
 			esc[5] = hex[c & 15];
-			buf_add(b, esc, 6);
+			etl_strbuf_add(b, esc, 6);
 		}
 	}
-	buf_add(b, run, (size_t)(s - run));
-	buf_add(b, "\"", 1);
+	etl_strbuf_add(b, run, (size_t)(s - run));
+	etl_strbuf_add(b, "\"", 1);
 }
 
-static void canon_json(struct buf *b, const cJSON *v, int depth);
+static void canon_json(etl_strbuf *b, const cJSON *v, int depth);
 
 /* Members in byte order of their keys; for a key given twice the later one
  * sorts last.  Insertion sort: address objects have a handful of keys. */
@@ -348,7 +305,7 @@ static void sort_members(const cJSON **m, size_t n)
 /* An object with its members sorted by key and a repeated key kept once
  * (the last, as jsonb keeps it): neither the key order the source happens
  * to use nor a trip through jsonb (rejects replay) changes the md5. */
-static void canon_object(struct buf *b, const cJSON *v, int depth)
+static void canon_object(etl_strbuf *b, const cJSON *v, int depth)
 {
 	const cJSON *small[32], **m = small, *c;
 	size_t n = 0, k = 0, out = 0;
@@ -362,24 +319,24 @@ static void canon_object(struct buf *b, const cJSON *v, int depth)
 	cJSON_ArrayForEach(c, v)
 		m[k++] = c;
 	sort_members(m, n);
-	buf_add(b, "{", 1);
+	etl_strbuf_add(b, "{", 1);
 	for (size_t i = 0; i < n; i++) {
 		if (i + 1 < n && strcmp(m[i]->string, m[i + 1]->string) == 0)
 			continue;
 		if (out++)
-			buf_add(b, ",", 1);
+			etl_strbuf_add(b, ",", 1);
 		canon_json_string(b, m[i]->string);
-		buf_add(b, ":", 1);
+		etl_strbuf_add(b, ":", 1);
 		canon_json(b, m[i], depth + 1);
 	}
-	buf_add(b, "}", 1);
+	etl_strbuf_add(b, "}", 1);
 	if (m != small)
 		free(m);
 }
 
 /* Canonical JSON: valid JSON (it is also what the jsonb columns get),
  * numbers as their literal text, strings escaped one way only. */
-static void canon_json(struct buf *b, const cJSON *v, int depth)
+static void canon_json(etl_strbuf *b, const cJSON *v, int depth)
 {
 	const cJSON *c;
 	const char *lit;
@@ -387,20 +344,20 @@ static void canon_json(struct buf *b, const cJSON *v, int depth)
 	int first = 1;
 
 	if (depth > 64) {  /* cJSON bounds nesting too; this only guards the stack */
-		buf_adds(b, "null");
+		etl_strbuf_adds(b, "null");
 		return;
 	}
 	if (cJSON_IsObject(v)) {
 		canon_object(b, v, depth);
 	} else if (cJSON_IsArray(v)) {
-		buf_add(b, "[", 1);
+		etl_strbuf_add(b, "[", 1);
 		cJSON_ArrayForEach(c, v) {
 			if (!first)
-				buf_add(b, ",", 1);
+				etl_strbuf_add(b, ",", 1);
 			first = 0;
 			canon_json(b, c, depth + 1);
 		}
-		buf_add(b, "]", 1);
+		etl_strbuf_add(b, "]", 1);
 	} else if (cJSON_IsString(v)) {
 		canon_json_string(b, v->valuestring);
 	} else if (cJSON_IsNumber(v)) {
@@ -409,9 +366,9 @@ static void canon_json(struct buf *b, const cJSON *v, int depth)
 			snprintf(num, sizeof(num), "%.17g", v->valuedouble);
 			lit = num;
 		}
-		buf_adds(b, lit);
+		etl_strbuf_adds(b, lit);
 	} else {
-		buf_adds(b, cJSON_IsTrue(v) ? "true" : cJSON_IsFalse(v) ? "false" : "null");
+		etl_strbuf_adds(b, cJSON_IsTrue(v) ? "true" : cJSON_IsFalse(v) ? "false" : "null");
 	}
 }
 
@@ -420,23 +377,23 @@ struct span {
 	size_t off, len;
 };
 
-static void canon_address(struct buf *b, const cJSON *addr, struct span *sp)
+static void canon_address(etl_strbuf *b, const cJSON *addr, struct span *sp)
 {
 	sp->off = b->len;
 	if (addr)
 		canon_json(b, addr, 0);
 	sp->len = b->len - sp->off;
-	buf_add(b, "|", 1);
+	etl_strbuf_add(b, "|", 1);
 }
 
 /* The canonical text of everything a sale stores: the transactions row's
  * columns and the line items.  "v1" names the format: changing it makes
  * every sale look changed once.  The addresses' canonical JSON is also the
  * text staged for the jsonb columns (*bill, *ship). */
-static void canon_sale(struct buf *b, const etl_sale *s, struct span *bill, struct span *ship)
+static void canon_sale(etl_strbuf *b, const etl_sale *s, struct span *bill, struct span *ship)
 {
-	buf_reset(b);
-	buf_adds(b, "v1|");
+	etl_strbuf_reset(b);
+	etl_strbuf_adds(b, "v1|");
 	canon_str(b, s->transaction_id);
 	canon_int(b, s->transaction_date);
 	if (s->has_updated_at)
@@ -759,7 +716,7 @@ struct etl_loader {
 	etl_quarantine q;
 	etl_reasons reasons;
 	int tables;              /* the temp tables exist (begin_window) */
-	struct buf canon, text, arr_ids, arr_qty, arr_price;
+	etl_strbuf canon, text, arr_ids, arr_qty, arr_price;
 	/* the window being loaded */
 	const etl_window *win;
 	int64_t seq, fetched, staged, quarantined;
@@ -827,11 +784,11 @@ void etl_loader_close(etl_loader *l)
 	etl_copybuf_release(&l->failed);
 	etl_quarantine_release(&l->q);
 	etl_reasons_release(&l->reasons);
-	free(l->canon.p);
-	free(l->text.p);
-	free(l->arr_ids.p);
-	free(l->arr_qty.p);
-	free(l->arr_price.p);
+	etl_strbuf_release(&l->canon);
+	etl_strbuf_release(&l->text);
+	etl_strbuf_release(&l->arr_ids);
+	etl_strbuf_release(&l->arr_qty);
+	etl_strbuf_release(&l->arr_price);
 	free(l);
 }
 
@@ -861,7 +818,7 @@ static void copy_time(etl_copybuf *b, etl_time t)
 	etl_copybuf_raw(b, ts);
 }
 
-static void copy_span(etl_copybuf *b, const struct buf *canon, const struct span *sp)
+static void copy_span(etl_copybuf *b, const etl_strbuf *canon, const struct span *sp)
 {
 	if (sp->len == 0)
 		etl_copybuf_null(b);
@@ -872,25 +829,25 @@ static void copy_span(etl_copybuf *b, const struct buf *canon, const struct span
 /* The line items as three array literals: {101,102} {1,2} {50.00,9.99}. */
 static void copy_lines(etl_loader *l, const etl_sale *s)
 {
-	struct buf *ids = &l->arr_ids, *qty = &l->arr_qty, *price = &l->arr_price;
+	etl_strbuf *ids = &l->arr_ids, *qty = &l->arr_qty, *price = &l->arr_price;
 	char num[32];
 
-	buf_reset(ids);
-	buf_reset(qty);
-	buf_reset(price);
+	etl_strbuf_reset(ids);
+	etl_strbuf_reset(qty);
+	etl_strbuf_reset(price);
 	for (int i = 0; i < s->nlines; i++) {
 		const char *sep = i ? "," : "{";
 
-		buf_add(ids, sep, 1);
-		buf_add(ids, num, fmt_i64(num, s->lines[i].item_id));
-		buf_add(qty, sep, 1);
-		buf_add(qty, num, fmt_i64(num, s->lines[i].quantity));
-		buf_add(price, sep, 1);
-		buf_add(price, num, fmt_cents(num, s->lines[i].unit_price_cents));
+		etl_strbuf_add(ids, sep, 1);
+		etl_strbuf_add(ids, num, fmt_i64(num, s->lines[i].item_id));
+		etl_strbuf_add(qty, sep, 1);
+		etl_strbuf_add(qty, num, fmt_i64(num, s->lines[i].quantity));
+		etl_strbuf_add(price, sep, 1);
+		etl_strbuf_add(price, num, fmt_cents(num, s->lines[i].unit_price_cents));
 	}
-	buf_add(ids, s->nlines ? "}" : "{}", s->nlines ? 1 : 2);
-	buf_add(qty, s->nlines ? "}" : "{}", s->nlines ? 1 : 2);
-	buf_add(price, s->nlines ? "}" : "{}", s->nlines ? 1 : 2);
+	etl_strbuf_add(ids, s->nlines ? "}" : "{}", s->nlines ? 1 : 2);
+	etl_strbuf_add(qty, s->nlines ? "}" : "{}", s->nlines ? 1 : 2);
+	etl_strbuf_add(price, s->nlines ? "}" : "{}", s->nlines ? 1 : 2);
 	if (ids->oom || qty->oom || price->oom) {
 		l->sales.oom = 1;
 		return;
@@ -1671,22 +1628,22 @@ int etl_load_windows(etl_loader *l, etl_window_fn next, void *arg, etl_run_count
 /* ---- rejects replay ---------------------------------------------------- */
 
 /* A text[] literal {"a","b"} for COPY (quotes and backslashes escaped). */
-static void reasons_literal(struct buf *b, const etl_reasons *r)
+static void reasons_literal(etl_strbuf *b, const etl_reasons *r)
 {
-	buf_reset(b);
-	buf_add(b, "{", 1);
+	etl_strbuf_reset(b);
+	etl_strbuf_add(b, "{", 1);
 	for (int i = 0; i < r->n; i++) {
 		if (i)
-			buf_add(b, ",", 1);
-		buf_add(b, "\"", 1);
+			etl_strbuf_add(b, ",", 1);
+		etl_strbuf_add(b, "\"", 1);
 		for (const char *s = r->codes[i]; *s; s++) {
 			if (*s == '"' || *s == '\\')
-				buf_add(b, "\\", 1);
-			buf_add(b, s, 1);
+				etl_strbuf_add(b, "\\", 1);
+			etl_strbuf_add(b, s, 1);
 		}
-		buf_add(b, "\"", 1);
+		etl_strbuf_add(b, "\"", 1);
 	}
-	buf_add(b, "}", 1);
+	etl_strbuf_add(b, "}", 1);
 }
 
 /* Notes the new reasons of a record that still fails. */
