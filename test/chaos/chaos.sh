@@ -101,23 +101,29 @@ RUN_ARGS=(run --start "$START" --now "$NOW")
 
 url_of() { echo "postgresql:///$1?host=$PGHOST&user=postgres"; }
 
-# start_fake NAME BINARY ARGS...: prints the base URL; the pid is kept.
+# start_fake VAR NAME BINARY ARGS...: starts a fake, keeps its pid for
+# cleanup and sets VAR to its base URL.  (Not "VAR=$(start_fake ...)": a
+# command substitution is a subshell, whose pids+= would be lost and the
+# fake left running after the script.)
 start_fake() {
-  local name=$1 bin=$2 i; shift 2
+  local var=$1 name=$2 bin=$3 i; shift 3
   "$FAKE_DIR/$bin" --port 0 --port-file "$work/$name.port" "$@" >"$work/$name.log" 2>&1 &
   pids+=($!)
   for i in $(seq 1 200); do
-    [[ -s "$work/$name.port" ]] && { echo "http://127.0.0.1:$(cat "$work/$name.port")"; return 0; }
+    if [[ -s "$work/$name.port" ]]; then
+      printf -v "$var" 'http://127.0.0.1:%s' "$(cat "$work/$name.port")"
+      return 0
+    fi
     sleep 0.05
   done
   echo "chaos.sh: $name did not start" >&2
   exit 1
 }
 
-twin_src=$(start_fake twin_source fake_source "${SOURCE_ARGS[@]}")
-twin_helix=$(start_fake twin_helix fake_helix --api-key "$HELIX_KEY" --rate-limit 0 --now "$NOW")
-victim_src=$(start_fake victim_source fake_source "${SOURCE_ARGS[@]}")
-victim_helix=$(start_fake victim_helix fake_helix --api-key "$HELIX_KEY" --rate-limit 0 --now "$NOW" --latency-ms 25)
+start_fake twin_src twin_source fake_source "${SOURCE_ARGS[@]}"
+start_fake twin_helix twin_helix fake_helix --api-key "$HELIX_KEY" --rate-limit 0 --now "$NOW"
+start_fake victim_src victim_source fake_source "${SOURCE_ARGS[@]}"
+start_fake victim_helix victim_helix fake_helix --api-key "$HELIX_KEY" --rate-limit 0 --now "$NOW" --latency-ms 25
 
 # twin_env DB SOURCE HELIX: sets ETL_ENV to the settings of etl against one
 # twin's servers, for `env "${ETL_ENV[@]}" "$ETL_BIN" ...`.  (Not a shell
