@@ -52,14 +52,14 @@ for t in $targets; do
         -artifact_prefix="$out/artifacts/$t-" ${dict:+-dict="$dict"})
   if [[ -n "$runs" ]]; then args+=(-runs="$runs"); else args+=(-max_total_time="$per"); fi
   (( jobs > 1 )) && args+=(-fork="$jobs" -ignore_crashes=0)
-  echo "==> $t: ${runs:+$runs runs}${runs:-$per s}"
+  if [[ -n "$runs" ]]; then echo "==> $t: $runs runs"; else echo "==> $t: $per s"; fi
   # stdin from /dev/null: a config may name /dev/stdin as a secret file.
   # stderr of the target (etl's own warnings for odd configs) is closed
   # with -close_fd_mask=2; libFuzzer and the sanitizers still report.
   log=$out/$t.log
   if "$out/$t" "${args[@]}" -close_fd_mask=2 "$out/corpus/$t" "$top/test/fuzz/corpus/$t" \
        </dev/null >"$log" 2>&1; then
-    grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb|^#[0-9]+ *DONE' "$log" | sed "s/^/    /" || true
+    grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb|^#[0-9]+ *DONE|^INFO: fuzzed for|^INFO: exiting' "$log" | sed "s/^/    /" || true
   else
     status=1
     echo "fuzz.sh: $t FAILED; the end of $log:" >&2

@@ -20,12 +20,19 @@ for v in $(env | sed -n 's/^\(ETL_[A-Z_]*\)=.*/\1/p'); do unset "$v"; done
 bench_pids=()
 bench_dbs=()
 
+# The fakes' pids, in a file: start_fake runs in a command substitution
+# (URL=$(start_fake ...)), a subshell whose bench_pids+= the caller never
+# sees ($$ is still the caller's pid there).
+bench_pid_file=$BENCH_TMP/fake_pids.$$
+
 bench_cleanup() {
   local p d
+  [[ -f "$bench_pid_file" ]] && mapfile -t -O "${#bench_pids[@]}" bench_pids <"$bench_pid_file"
   for p in "${bench_pids[@]:-}"; do
     [[ -n "$p" ]] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
   done
   bench_pids=()
+  rm -f "$bench_pid_file"
   for d in "${bench_dbs[@]:-}"; do
     [[ -n "$d" ]] && dropdb --if-exists --force "$d" 2>/dev/null
   done
@@ -62,7 +69,7 @@ wait_port_file() {
 start_fake() {
   local name=$1 pf="$BENCH_TMP/$1.port.$RANDOM" port; shift
   "$FAKE_DIR/$name" --port 0 --port-file "$pf" "$@" >>"$BENCH_TMP/$name.log" 2>&1 &
-  bench_pids+=($!)
+  echo "$!" >>"$bench_pid_file"
   port=$(wait_port_file "$pf") || return 1
   echo "http://127.0.0.1:$port"
 }
