@@ -12,6 +12,7 @@
 #define ETL_CMD_H
 
 #include <getopt.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "db.h"
@@ -42,6 +43,28 @@ struct etl_run_counts;
  * "dry_run": true in a dry run, printed also after a failure), or a dry
  * run's one-line summary on stderr; nothing otherwise (cron). */
 void cmd_print_counts(const etl_ctx *ctx, const struct etl_run_counts *c, int dry_run, int ret);
+
+/* fetch and backfill: the options they share, and the load of a range. */
+struct cmd_range_opts {
+	int emit;                /* --emit: queue and send Helix events */
+	int dry_run;             /* --dry-run */
+	int64_t max_reject_ppb;  /* --max-reject-ratio, in parts per 10^9; -1 = no limit */
+};
+#define CMD_RANGE_OPTS_INIT { 0, 0, -1 }
+/* The shared options in a getopt_long table, and the parser of one of them:
+ * 1 when ch was one ('e', 'n', 'R'), 0 when it is not, ETL_EUSAGE after
+ * cmd_usage_error for a bad value. */
+#define CMD_RANGE_OPTIONS \
+	{ "emit", no_argument, NULL, 'e' }, \
+	{ "dry-run", no_argument, NULL, 'n' }, \
+	{ "max-reject-ratio", required_argument, NULL, 'R' }
+int cmd_range_option(etl_ctx *ctx, int ch, const char *arg, struct cmd_range_opts *o);
+/* Loads [since, until) in windows cut every step (a partial first and last
+ * window included), one transaction each, through one load job recorded as
+ * command; the progress line counts unit ("windows", "days").  Prints the
+ * counts (cmd_print_counts) and returns the exit status. */
+int cmd_load_range(etl_ctx *ctx, const char *command, etl_time since, etl_time until, etl_time step,
+		   const char *unit, const struct cmd_range_opts *o);
 
 /* Prints the subcommand's full help (usage, options, examples) to stdout. */
 void cmd_print_help(const char *name);

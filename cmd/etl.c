@@ -7,9 +7,12 @@
  * that setup, calls the command, then checks stdout was written.
  */
 #include "cmd.h"
+#include "load.h"
 #include "log.h"
 #include "migrate.h"
+#include "progress.h"
 #include "runlog.h"
+#include "window.h"
 
 #include <curl/curl.h>
 #include <errno.h>
@@ -194,6 +197,99 @@ void cmd_print_counts(const etl_ctx *ctx, const etl_run_counts *c, int dry_run, 
 		fprintf(stderr, "etl: dry run (rolled back, nothing sent to Helix, reference data not "
 			"refreshed): %s\n", line);
 	}
+}
+
+/* ---- fetch and backfill: a range of windows ---------------------------- */
+
+int cmd_range_option(etl_ctx *ctx, int ch, const char *arg, struct cmd_range_opts *o)
+{
+	switch (ch) {
+	case 'e':
+		o->emit = 1;
+		return 1;
+	case 'n':
+		o->dry_run = 1;
+		return 1;
+	case 'R':
+		if (etl_load_parse_ratio(arg, &o->max_reject_ppb) < 0)
+			return cmd_usage_error(ctx, "--max-reject-ratio needs a fraction from 0 to 1 "
+					       "(at most 9 decimals) such as 0.2, not \"%s\"", arg);
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* The windows of a range, for etl_load_windows; given counts the windows
+ * handed out, total the job's sums so far (for the progress line). */
+struct range {
+	etl_time since, until, step, cursor;
+	etl_progress *progress;
+	const etl_run_counts *total;
+	int64_t given;
+};
+
+static int next_in_range(void *arg, etl_window *out)
+{
+	struct range *r = arg;
+	int more = etl_window_next(r->since, r->until, r->step, &r->cursor, out);
+
+	/* called once the window before has been added to *total */
+	etl_progress_update(r->progress, r->given, r->total->fetched);
+	r->given += more == 1;
+	return more;
+}
+
+static void on_range_page(void *arg, int64_t fetched)
+{
+	struct range *r = arg;
+
+	etl_progress_update(r->progress, r->given - 1, r->total->fetched + fetched);
+}
+
+/* How many windows the range holds (the partial first and last included). */
+static int64_t count_windows(const struct range *r)
+{
+	etl_time cursor = r->since;
+	etl_window w;
+	int64_t n = 0;
+
+	while (etl_window_next(r->since, r->until, r->step, &cursor, &w) == 1)
+		n++;
+	return n;
+}
+
+int cmd_load_range(etl_ctx *ctx, const char *command, etl_time since, etl_time until, etl_time step,
+		   const char *unit, const struct cmd_range_opts *o)
+{
+	struct range r = { since, until, step, since, NULL, NULL, 0 };
+	etl_load_job job = { 0 };
+	etl_progress progress;
+	unsigned flags = ETL_LOAD_JOB_SOURCE | ETL_LOAD_JOB_REFRESH;
+	int ret;
+
+	if (ctx->format == ETL_FMT_CSV)
+		return cmd_usage_error(ctx, "etl %s prints nothing, or json with --format json", command);
+	if (o->emit)
+		flags |= ETL_LOAD_HELIX;
+	if (o->dry_run)
+		flags |= ETL_LOAD_DRY_RUN;
+	etl_progress_start(&progress, command, count_windows(&r), !ctx->quiet && !ctx->verbose);
+	etl_progress_unit(&progress, unit);
+	r.progress = &progress;
+	r.total = &job.total;
+	ret = etl_load_job_start(&job, ctx->db, &ctx->cfg, command, flags, &ctx->err);
+	if (ret == 0) {
+		etl_loader_set_max_reject(job.loader, o->max_reject_ppb);
+		etl_loader_set_page_hook(job.loader, on_range_page, &r);
+		ret = etl_load_windows(job.loader, next_in_range, &r, &job.total, &ctx->err);
+	}
+	etl_progress_end(&progress);
+	ret = ret == 0 ? 0 : (ctx->err.code ? (int)ctx->err.code : ETL_EINTERNAL);
+	if (job.run_id > 0)
+		cmd_print_counts(ctx, &job.total, o->dry_run, ret);
+	etl_load_job_end(&job, ret, &ctx->err);
+	return ret;
 }
 
 int cmd_parse_long(etl_ctx *ctx, const char *opt, const char *value, long min, long max, long *out)
