@@ -91,20 +91,54 @@ static const etl_output_column json_columns[] = {
 	{ "resource", ETL_OUT_TEXT }, { "key", ETL_OUT_TEXT }, { "reasons", ETL_OUT_JSON },
 	{ "raw", ETL_OUT_JSON }, { "quarantined_at", ETL_OUT_TEXT },
 };
-static const char json_sql[] =
-	"SELECT resource, record_key, to_json(reasons)::text, raw::text, " QUARANTINED_AT
-	" FROM quarantine WHERE ($1::text IS NULL OR resource = $1)"
-	" ORDER BY quarantine_id LIMIT $2::bigint";
+#define JSON_SELECT \
+	"SELECT resource, record_key, to_json(reasons)::text, raw::text, " QUARANTINED_AT \
+	" FROM quarantine WHERE ($1::text IS NULL OR resource = $1)" \
+	" ORDER BY quarantine_id LIMIT $2::bigint"
 
 /* Table and CSV: one line per record; CSV carries the raw record too. */
 static const etl_output_column text_columns[] = {
 	{ "id", ETL_OUT_INT }, { "quarantined_at", ETL_OUT_TEXT }, { "resource", ETL_OUT_TEXT },
 	{ "key", ETL_OUT_TEXT }, { "reasons", ETL_OUT_TEXT }, { "raw", ETL_OUT_JSON },
 };
-static const char text_sql[] =
-	"SELECT quarantine_id, " QUARANTINED_AT ", resource, record_key, array_to_string(reasons, ' '),"
-	" raw::text FROM quarantine WHERE ($1::text IS NULL OR resource = $1)"
-	" ORDER BY quarantine_id LIMIT $2::bigint";
+#define TEXT_SELECT \
+	"SELECT quarantine_id, " QUARANTINED_AT ", resource, record_key, array_to_string(reasons, ' ')," \
+	" raw::text FROM quarantine WHERE ($1::text IS NULL OR resource = $1)" \
+	" ORDER BY quarantine_id LIMIT $2::bigint"
+
+/* CSV and JSON are streamed from a cursor, a batch at a time, so that a
+ * large quarantine is listed in bounded memory; the table needs every row
+ * for its widths and reads them at once (list a large quarantine as CSV,
+ * or with --limit). */
+#define BATCH 1000
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+static int rejects_stream(etl_ctx *ctx, const char *declare_sql, const char *const *params,
+			  etl_output_format fmt, const etl_output_column *cols, size_t ncols)
+{
+	etl_output_stream st;
+	PGresult *res;
+	int ret = -1, n;
+
+	if (etl_db_begin(ctx->db, &ctx->err) < 0)
+		return ctx->err.code;
+	if (etl_db_exec(ctx->db, declare_sql, 2, params, &ctx->err) < 0 ||
+	    etl_output_stream_begin(&st, stdout, fmt, cols, ncols, &ctx->err) < 0)
+		goto done;
+	do {
+		res = etl_db_query(ctx->db, "FETCH " XSTR(BATCH) " FROM rejects_list", 0, NULL, &ctx->err);
+		if (!res)
+			goto done;  /* what was printed stays; the exit status says it is not all */
+		n = PQntuples(res);
+		etl_output_stream_pg(&st, res);
+		PQclear(res);
+	} while (n == BATCH);
+	ret = etl_output_stream_end(&st, &ctx->err);
+done:
+	etl_db_rollback(ctx->db);  /* read only: nothing to keep */
+	return ret < 0 ? ctx->err.code : 0;
+}
 
 static int rejects_list(etl_ctx *ctx, const struct rejects_opts *o)
 {
@@ -115,15 +149,17 @@ static int rejects_list(etl_ctx *ctx, const struct rejects_opts *o)
 	int rc;
 
 	snprintf(limit, sizeof(limit), "%ld", o->limit);
-	res = etl_db_query(ctx->db, json ? json_sql : text_sql, 2, p, &ctx->err);
+	if (json)
+		return rejects_stream(ctx, "DECLARE rejects_list NO SCROLL CURSOR FOR " JSON_SELECT, p,
+				      ETL_OUTPUT_JSON, json_columns, 5);
+	if (csv)
+		return rejects_stream(ctx, "DECLARE rejects_list NO SCROLL CURSOR FOR " TEXT_SELECT, p,
+				      ETL_OUTPUT_CSV, text_columns, 6);
+	res = etl_db_query(ctx->db, TEXT_SELECT, 2, p, &ctx->err);
 	if (!res)
 		return ctx->err.code;
-	if (json)
-		rc = etl_output_write_pg(stdout, ETL_OUTPUT_JSON, json_columns, 5, res, &ctx->err);
-	else
-		/* the table leaves the raw record out: it would not fit a line */
-		rc = etl_output_write_pg(stdout, csv ? ETL_OUTPUT_CSV : ETL_OUTPUT_TABLE, text_columns,
-					 csv ? 6 : 5, res, &ctx->err);
+	/* the table leaves the raw record out: it would not fit a line */
+	rc = etl_output_write_pg(stdout, ETL_OUTPUT_TABLE, text_columns, 5, res, &ctx->err);
 	PQclear(res);
 	return rc < 0 ? ctx->err.code : 0;
 }

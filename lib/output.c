@@ -194,8 +194,7 @@ static void put_csv_field(FILE *out, const char *s)
 	putc('"', out);
 }
 
-static void write_csv(FILE *out, const etl_output_column *cols, size_t ncols, size_t nrows,
-		      etl_output_cell_fn cell, void *arg)
+static void write_csv_header(FILE *out, const etl_output_column *cols, size_t ncols)
 {
 	for (size_t c = 0; c < ncols; c++) {
 		if (c)
@@ -203,6 +202,11 @@ static void write_csv(FILE *out, const etl_output_column *cols, size_t ncols, si
 		put_csv_field(out, cols[c].name);
 	}
 	fputs("\r\n", out);
+}
+
+static void write_csv_rows(FILE *out, const etl_output_column *cols, size_t ncols, size_t nrows,
+			   etl_output_cell_fn cell, void *arg)
+{
 	for (size_t r = 0; r < nrows; r++) {
 		for (size_t c = 0; c < ncols; c++) {
 			if (c)
@@ -282,16 +286,13 @@ static void put_json_value(FILE *out, etl_output_type type, const char *s)
 	put_json_string(out, s);
 }
 
-static void write_json(FILE *out, const etl_output_column *cols, size_t ncols, size_t nrows,
-		       etl_output_cell_fn cell, void *arg)
+/* JSON rows, written after `before` earlier ones: "[\n  {...}" for the
+ * first, ",\n  {...}" for the others; json_end closes the array. */
+static void write_json_rows(FILE *out, const etl_output_column *cols, size_t ncols, size_t nrows,
+			    etl_output_cell_fn cell, void *arg, size_t before)
 {
-	if (nrows == 0) {
-		fputs("[]\n", out);
-		return;
-	}
-	fputs("[\n", out);
 	for (size_t r = 0; r < nrows; r++) {
-		fputs("  {", out);
+		fputs(before + r == 0 ? "[\n  {" : ",\n  {", out);
 		for (size_t c = 0; c < ncols; c++) {
 			if (c)
 				fputs(", ", out);
@@ -299,9 +300,13 @@ static void write_json(FILE *out, const etl_output_column *cols, size_t ncols, s
 			fputs(": ", out);
 			put_json_value(out, cols[c].type, cell(arg, r, c));
 		}
-		fputs(r + 1 < nrows ? "},\n" : "}\n", out);
+		putc('}', out);
 	}
-	fputs("]\n", out);
+}
+
+static void write_json_end(FILE *out, size_t rows)
+{
+	fputs(rows ? "\n]\n" : "[]\n", out);
 }
 
 int etl_output_write(FILE *out, etl_output_format fmt, const etl_output_column *cols, size_t ncols,
@@ -313,10 +318,12 @@ int etl_output_write(FILE *out, etl_output_format fmt, const etl_output_column *
 			return -1;
 		break;
 	case ETL_OUTPUT_CSV:
-		write_csv(out, cols, ncols, nrows, cell, arg);
+		write_csv_header(out, cols, ncols);
+		write_csv_rows(out, cols, ncols, nrows, cell, arg);
 		break;
 	case ETL_OUTPUT_JSON:
-		write_json(out, cols, ncols, nrows, cell, arg);
+		write_json_rows(out, cols, ncols, nrows, cell, arg, 0);
+		write_json_end(out, nrows);
 		break;
 	}
 	if (ferror(out))
@@ -341,6 +348,46 @@ int etl_output_write_pg(FILE *out, etl_output_format fmt, const etl_output_colum
 				   PQnfields(res), ncols);
 	/* PQgetvalue takes a non-const PGresult, though it does not change it. */
 	return etl_output_write(out, fmt, cols, ncols, (size_t)PQntuples(res), pg_cell, (void *)(uintptr_t)res, err);
+}
+
+/* ---- streaming ---------------------------------------------------------- */
+
+int etl_output_stream_begin(etl_output_stream *s, FILE *out, etl_output_format fmt,
+			    const etl_output_column *cols, size_t ncols, etl_err *err)
+{
+	memset(s, 0, sizeof(*s));
+	if (fmt == ETL_OUTPUT_TABLE)
+		return etl_err_set(err, ETL_EINTERNAL, "a table cannot be streamed");
+	s->out = out;
+	s->fmt = fmt;
+	s->cols = cols;
+	s->ncols = ncols;
+	if (fmt == ETL_OUTPUT_CSV)
+		write_csv_header(out, cols, ncols);
+	return 0;
+}
+
+void etl_output_stream_rows(etl_output_stream *s, size_t nrows, etl_output_cell_fn cell, void *arg)
+{
+	if (s->fmt == ETL_OUTPUT_CSV)
+		write_csv_rows(s->out, s->cols, s->ncols, nrows, cell, arg);
+	else
+		write_json_rows(s->out, s->cols, s->ncols, nrows, cell, arg, s->rows);
+	s->rows += nrows;
+}
+
+void etl_output_stream_pg(etl_output_stream *s, const PGresult *res)
+{
+	etl_output_stream_rows(s, (size_t)PQntuples(res), pg_cell, (void *)(uintptr_t)res);
+}
+
+int etl_output_stream_end(etl_output_stream *s, etl_err *err)
+{
+	if (s->fmt == ETL_OUTPUT_JSON)
+		write_json_end(s->out, s->rows);
+	if (ferror(s->out))
+		return etl_err_set(err, ETL_EIO, "cannot write the output");
+	return 0;
 }
 
 struct strings {

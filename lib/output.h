@@ -76,6 +76,30 @@ int etl_output_write_pg(FILE *out, etl_output_format fmt, const etl_output_colum
 int etl_output_write_strings(FILE *out, etl_output_format fmt, const etl_output_column *cols, size_t ncols,
 			     size_t nrows, const char *const *cells, etl_err *err);
 
+/* The same output written in parts, for a result too large to hold at once
+ * (read from a cursor a batch at a time): begin, any number of batches,
+ * end.  The bytes are exactly those of one etl_output_write of all the
+ * rows.  CSV and JSON only: an aligned table needs every row before its
+ * first line.  The stream borrows out and cols until end. */
+typedef struct etl_output_stream {
+	FILE *out;
+	etl_output_format fmt;   /* ETL_OUTPUT_CSV or ETL_OUTPUT_JSON */
+	const etl_output_column *cols;
+	size_t ncols;
+	size_t rows;             /* written so far */
+} etl_output_stream;
+
+/* Starts the stream (the CSV header).  Returns 0, or -1 with
+ * ETL_EINTERNAL in err for the table format. */
+int etl_output_stream_begin(etl_output_stream *s, FILE *out, etl_output_format fmt,
+			    const etl_output_column *cols, size_t ncols, etl_err *err);
+/* Writes the rows of one batch; a query result's as etl_output_write_pg. */
+void etl_output_stream_rows(etl_output_stream *s, size_t nrows, etl_output_cell_fn cell, void *arg);
+void etl_output_stream_pg(etl_output_stream *s, const PGresult *res);
+/* Ends the stream.  Returns 0, or -1 with ETL_EIO in err when out reported
+ * a write error at any point. */
+int etl_output_stream_end(etl_output_stream *s, etl_err *err);
+
 /* Parses "table", "csv" or "json".  Returns 0, or -1 for anything else. */
 int etl_output_format_parse(const char *s, etl_output_format *out);
 

@@ -168,6 +168,63 @@ static void test_write_error(void)
 	fclose(f);
 }
 
+static const char *strings_cell(void *arg, size_t row, size_t col)
+{
+	const char *const *cells = arg;
+
+	return cells[row * 3 + col];
+}
+
+/* The stream, in batches of `batch` rows, writes exactly what one write of
+ * all the rows does: every format it takes, every row count from 0 to 5. */
+static void test_stream(void)
+{
+	static const etl_output_column cols[] = {
+		{ "id", ETL_OUT_INT }, { "name", ETL_OUT_TEXT }, { "raw", ETL_OUT_JSON },
+	};
+	static const char *const cells[] = {
+		"1", "a,b", "{\"x\": 1}",
+		"2", NULL, "[1, 2]",
+		"3", "say \"hi\"", NULL,
+		"4", "two\nlines", "true",
+		"5", "", "0.10",
+	};
+	static const etl_output_format fmts[] = { ETL_OUTPUT_CSV, ETL_OUTPUT_JSON };
+	etl_output_stream st;
+	etl_err err = ETL_ERR_INIT;
+
+	for (size_t f = 0; f < 2; f++) {
+		for (size_t nrows = 0; nrows <= 5; nrows++) {
+			char *want = render(fmts[f], cols, 3, nrows, cells);
+
+			for (size_t batch = 1; batch <= 3; batch++) {
+				char *buf = NULL;
+				size_t len = 0;
+				FILE *out = open_memstream(&buf, &len);
+
+				if (!out)
+					continue;
+				CHECK_INT(0, etl_output_stream_begin(&st, out, fmts[f], cols, 3, &err));
+				for (size_t r = 0; r < nrows; r += batch) {
+					size_t n = nrows - r < batch ? nrows - r : batch;
+
+					etl_output_stream_rows(&st, n, strings_cell, (void *)(cells + r * 3));
+				}
+				if (nrows == 0)
+					etl_output_stream_rows(&st, 0, strings_cell, (void *)cells);  /* an empty batch */
+				CHECK_INT(0, etl_output_stream_end(&st, &err));
+				fclose(out);
+				CHECK_STR(want, buf);
+				free(buf);
+			}
+			free(want);
+		}
+	}
+	/* a table cannot be streamed */
+	CHECK(etl_output_stream_begin(&st, stdout, ETL_OUTPUT_TABLE, cols, 3, &err) < 0);
+	CHECK_INT(ETL_EINTERNAL, err.code);
+}
+
 int main(void)
 {
 	test_csv();
@@ -178,5 +235,6 @@ int main(void)
 	test_json_numbers();
 	test_format_parse();
 	test_write_error();
+	test_stream();
 	return unit_done();
 }
