@@ -204,17 +204,9 @@ const char *etl_json_number_text(const cJSON *item)
 	return cJSON_IsNumber(item) ? item->valuestring : NULL;
 }
 
-/* ---- printing --------------------------------------------------------- */
+/* ---- UTF-8 (see json.h) ------------------------------------------------ */
 
-
-/* The length of the well-formed UTF-8 sequence at p (1-4), or 0 when p does
- * not start one; then *bad gets the length of its maximal ill-formed subpart
- * (at least 1), the unit that Unicode (section 3.9, "U+FFFD substitution of
- * maximal subparts") replaces by one U+FFFD.  Well-formed is Table 3-7:
- * no overlong forms, no surrogates (ED A0..BF), nothing above U+10FFFF --
- * exactly what PostgreSQL's UTF-8 check refuses.  p is NUL-terminated, and
- * NUL is never a continuation byte, so this never reads past the end. */
-static size_t utf8_seq(const unsigned char *p, size_t *bad)
+size_t etl_utf8_seq(const unsigned char *p, size_t *bad)
 {
 	unsigned char c = p[0], lo = 0x80, hi = 0xBF;
 	size_t n, i;
@@ -250,6 +242,24 @@ static size_t utf8_seq(const unsigned char *p, size_t *bad)
 	return n;
 }
 
+int etl_utf8_valid(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n, bad;
+
+	while (*p) {
+		if (*p < 0x80)
+			p++;
+		else if ((n = etl_utf8_seq(p, &bad)) > 0)
+			p += n;
+		else
+			return 0;
+	}
+	return 1;
+}
+
+/* ---- printing --------------------------------------------------------- */
+
 static int needs_escape(unsigned char c)
 {
 	return c < 0x20 || c == '"' || c == '\\';
@@ -275,7 +285,7 @@ static void put_quoted(etl_strbuf *b, const char *s)
 		while (*p && !needs_escape(*p)) {
 			if (*p < 0x80) {
 				p++;
-			} else if ((n = utf8_seq(p, &bad)) > 0) {
+			} else if ((n = etl_utf8_seq(p, &bad)) > 0) {
 				p += n;
 			} else {
 				etl_strbuf_add(b, (const char *)run, (size_t)(p - run));

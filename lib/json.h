@@ -24,6 +24,18 @@ cJSON *etl_json_parse(const char *text, size_t len, size_t *error_offset);
  * etl_json_parse.  Borrowed from the item. */
 const char *etl_json_number_text(const cJSON *item);
 
+/* The length of the well-formed UTF-8 sequence at p (1-4), or 0 when p does
+ * not start one; then *bad gets the length of its maximal ill-formed subpart
+ * (at least 1), the unit that Unicode replaces by one U+FFFD.  Well-formed
+ * is Unicode's Table 3-7 (no overlong forms, no surrogates, nothing above
+ * U+10FFFF): exactly what PostgreSQL accepts in text and jsonb.  p must be
+ * NUL-terminated; NUL is never a continuation byte, so this never reads
+ * past the end. */
+size_t etl_utf8_seq(const unsigned char *p, size_t *bad);
+
+/* Whether the NUL-terminated s is well-formed UTF-8 (as etl_utf8_seq). */
+int etl_utf8_valid(const char *s);
+
 /* Prints item compactly with every number as its original literal (caller
  * frees with free()).  NULL on out of memory. */
 char *etl_json_print(const cJSON *item);

@@ -481,62 +481,21 @@ static int want_decimal(vctx *v, const cJSON *x, const char *path, int required,
 	return GOT;
 }
 
-/* Whether s is well-formed UTF-8 (Unicode Table 3-7: no overlong forms, no
- * surrogates, nothing above U+10FFFF).  cJSON copies a string's bytes as
- * they come, but PostgreSQL refuses ill-formed UTF-8 in text and jsonb, and
- * one such value would fail its whole window's COPY: a string that is
- * stored must be UTF-8.  (json.c's printer uses the same table.) */
-static int utf8_valid(const char *str)
-{
-	const unsigned char *p = (const unsigned char *)str;
-
-	while (*p) {
-		unsigned char c = *p, lo = 0x80, hi = 0xBF;
-		int n;
-
-		if (c < 0x80) {
-			p++;
-			continue;
-		}
-		if (c >= 0xC2 && c <= 0xDF)
-			n = 2;
-		else if (c >= 0xE0 && c <= 0xEF)
-			n = 3;
-		else if (c >= 0xF0 && c <= 0xF4)
-			n = 4;
-		else
-			return 0;
-		if (c == 0xE0)
-			lo = 0xA0;
-		else if (c == 0xED)
-			hi = 0x9F;
-		else if (c == 0xF0)
-			lo = 0x90;
-		else if (c == 0xF4)
-			hi = 0x8F;
-		/* a NUL is below every range: the loop stops at the end */
-		for (int i = 1; i < n; i++) {
-			if (p[i] < lo || p[i] > hi)
-				return 0;
-			lo = 0x80;
-			hi = 0xBF;
-		}
-		p += n;
-	}
-	return 1;
-}
-
-/* Whether every key and string under x (x itself included) is UTF-8,
+/* cJSON copies a string's bytes as they come, but PostgreSQL refuses
+ * ill-formed UTF-8 in text and jsonb, and one such value would fail its
+ * whole window's COPY: a string that is stored must pass etl_utf8_valid.
+ *
+ * Whether every key and string under x (x itself included) is UTF-8,
  * leaving out the members skip1 and skip2 (checked by their own rule).
  * cJSON bounds the nesting (CJSON_NESTING_LIMIT), so recursion is safe. */
 static int tree_utf8_valid(const cJSON *x, const cJSON *skip1, const cJSON *skip2)
 {
 	if (cJSON_IsString(x))
-		return !x->valuestring || utf8_valid(x->valuestring);
+		return !x->valuestring || etl_utf8_valid(x->valuestring);
 	for (const cJSON *c = x->child; c; c = c->next) {
 		if (c == skip1 || c == skip2)
 			continue;
-		if ((c->string && !utf8_valid(c->string)) || !tree_utf8_valid(c, NULL, NULL))
+		if ((c->string && !etl_utf8_valid(c->string)) || !tree_utf8_valid(c, NULL, NULL))
 			return 0;
 	}
 	return 1;
@@ -547,7 +506,7 @@ static int want_text(vctx *v, const cJSON *x, const char *path, int required, co
 {
 	int rc = want_string(v, x, path, required, out);
 
-	if (rc == GOT && !utf8_valid(*out)) {
+	if (rc == GOT && !etl_utf8_valid(*out)) {
 		reason(v, "bad_value", path);
 		*out = NULL;
 		return BAD;
@@ -936,7 +895,7 @@ const char *etl_record_key(const char *resource, const cJSON *rec, char *buf, si
 	if (strcmp(resource, "cameras") == 0) {
 		s = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(rec, "camera_id"));
 		/* the key is stored as text: it must be UTF-8 too */
-		return s && *s && utf8_valid(s) ? key_copy(buf, n, s) : NULL;
+		return s && *s && etl_utf8_valid(s) ? key_copy(buf, n, s) : NULL;
 	}
 	if (strcmp(resource, "stores") == 0)
 		return int_key(rec, "store_id", buf, n);

@@ -164,8 +164,33 @@ static void bench(void)
 	free(page);
 }
 
+/* Unicode's Table 3-7, at each of its edges. */
+static void test_utf8(void)
+{
+	size_t bad;
+
+	CHECK(etl_utf8_valid(""));
+	CHECK(etl_utf8_valid("plain ascii"));
+	CHECK(etl_utf8_valid("\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80"));  /* é € 😀 */
+	CHECK(etl_utf8_valid("\xed\x9f\xbf \xee\x80\x80 \xf4\x8f\xbf\xbf"));  /* U+D7FF U+E000 U+10FFFF */
+	CHECK(!etl_utf8_valid("\xc0\x80"));              /* overlong NUL */
+	CHECK(!etl_utf8_valid("\xe0\x9f\xbf"));          /* overlong 3-byte */
+	CHECK(!etl_utf8_valid("\xed\xa0\x80"));          /* a surrogate */
+	CHECK(!etl_utf8_valid("\xf4\x90\x80\x80"));      /* above U+10FFFF */
+	CHECK(!etl_utf8_valid("\xf5\x80\x80\x80"));
+	CHECK(!etl_utf8_valid("a\xc3"));                 /* cut at the end */
+	CHECK(!etl_utf8_valid("\x80"));                  /* a lone continuation byte */
+	CHECK_INT(3, etl_utf8_seq((const unsigned char *)"\xe2\x82\xac", &bad));
+	/* the maximal ill-formed subpart: E2 82 then a non-continuation */
+	CHECK_INT(0, etl_utf8_seq((const unsigned char *)"\xe2\x82x", &bad));
+	CHECK_INT(2, bad);
+	CHECK_INT(0, etl_utf8_seq((const unsigned char *)"\xed\xa0\x80", &bad));
+	CHECK_INT(1, bad);
+}
+
 int main(void)
 {
+	test_utf8();
 	test_literals();
 	test_print();
 	test_refused();
