@@ -114,11 +114,9 @@ void etl_copybuf_release(etl_copybuf *b)
 	memset(b, 0, sizeof(*b));
 }
 
-int etl_copybuf_send(etl_copybuf *b, etl_db *db, const char *copy_sql, etl_err *err)
+int etl_copybuf_start(etl_copybuf *b, etl_db *db, const char *copy_sql, const char *what, etl_err *err)
 {
-	PGconn *conn = etl_db_conn(db);
 	PGresult *res;
-	int ret = -1;
 
 	if (b->oom) {
 		etl_copybuf_reset(b);
@@ -126,13 +124,25 @@ int etl_copybuf_send(etl_copybuf *b, etl_db *db, const char *copy_sql, etl_err *
 	}
 	if (b->rows == 0)
 		return 0;
-	res = PQexec(conn, copy_sql);
+	res = PQexec(etl_db_conn(db), copy_sql);
 	if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
-		etl_db_fail(db, res, "starting COPY", err);
+		etl_db_fail(db, res, what, err);
 		PQclear(res);
-		goto cleanup;
+		etl_copybuf_reset(b);
+		return -1;
 	}
 	PQclear(res);
+	return 1;
+}
+
+int etl_copybuf_send(etl_copybuf *b, etl_db *db, const char *copy_sql, etl_err *err)
+{
+	PGconn *conn = etl_db_conn(db);
+	PGresult *res;
+	int ret = -1, started = etl_copybuf_start(b, db, copy_sql, "starting COPY", err);
+
+	if (started <= 0)
+		return started;
 	if (PQputCopyData(conn, b->data, (int)b->len) != 1 || PQputCopyEnd(conn, NULL) != 1) {
 		etl_db_fail(db, NULL, "sending COPY data", err);
 		/* Drain whatever result the server has, to leave the connection usable. */

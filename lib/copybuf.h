@@ -34,6 +34,14 @@ void etl_copybuf_raw(etl_copybuf *b, const char *s);
 /* Ends the current row. */
 void etl_copybuf_end_row(etl_copybuf *b);
 
+/* The first half of a send, for a caller that sends the data itself (the
+ * loader sends without blocking, to fetch meanwhile): refuses a buffer whose
+ * append failed, does nothing for an empty one, else runs copy_sql and
+ * expects the server to wait for data (what names it in an error).  Returns
+ * 1 when the server waits for b->data, 0 when there was nothing to send,
+ * -1 on error; on 0 and -1 the buffer is emptied. */
+int etl_copybuf_start(etl_copybuf *b, etl_db *db, const char *copy_sql, const char *what, etl_err *err);
+
 /* Runs copy_sql ("COPY t (a, b) FROM STDIN") and sends the buffer's rows;
  * empties the buffer (keeping its memory) on success and on failure.
  * A buffer with no rows sends nothing.  Returns 0 or -1. */

@@ -979,22 +979,10 @@ static int copy_start(etl_loader *l, etl_err *err)
 {
 	PGconn *conn = etl_db_conn(l->db);
 	etl_copybuf *b = &l->sales;
-	PGresult *res;
-	int ret = -1;
+	int ret = -1, started = etl_copybuf_start(b, l->db, copy_sales_sql, "staging sales", err);
 
-	if (b->oom) {
-		etl_copybuf_reset(b);
-		return etl_err_set(err, ETL_EINTERNAL, "out of memory building COPY data");
-	}
-	if (b->rows == 0)
-		return 0;
-	res = PQexec(conn, copy_sales_sql);
-	if (!res || PQresultStatus(res) != PGRES_COPY_IN) {
-		etl_db_fail(l->db, res, "staging sales", err);
-		PQclear(res);
-		goto cleanup;
-	}
-	PQclear(res);
+	if (started <= 0)
+		return started;
 	l->copy_pending = 1;
 	if (PQsetnonblocking(conn, 1) != 0 || PQputCopyData(conn, b->data, (int)b->len) != 1) {
 		etl_db_fail(l->db, NULL, "staging sales", err);
