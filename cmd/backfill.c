@@ -13,7 +13,7 @@
 
 #include <getopt.h>
 
-static int parse_date_opt(etl_ctx *ctx, const char *opt, const char *value, etl_date *out)
+static int parse_date_opt(etl_ctx *ctx, const char *opt, const char *value, void *out)
 {
 	if (etl_date_parse(value, out) < 0)
 		return cmd_usage_error(ctx, "%s needs a date such as 2026-11-21, not \"%s\"", opt, value);
@@ -22,46 +22,21 @@ static int parse_date_opt(etl_ctx *ctx, const char *opt, const char *value, etl_
 
 int cmd_backfill(int argc, char **argv, etl_ctx *ctx)
 {
-	struct cmd_range_opts o = CMD_RANGE_OPTS_INIT;
+	struct cmd_range_opts o;
 	etl_date from = 0, to = 0;
 	etl_time since, until;
-	int ch, ret, has_from = 0, has_to = 0;
+	int ret;
 
-	optind = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":", cmd_backfill_options, NULL)) != -1) {
-		switch (ch) {
-		case 'f':
-			if (parse_date_opt(ctx, "--from", optarg, &from))
-				return ETL_EUSAGE;
-			has_from = 1;
-			break;
-		case 't':
-			if (parse_date_opt(ctx, "--to", optarg, &to))
-				return ETL_EUSAGE;
-			has_to = 1;
-			break;
-		case ':':
-			return cmd_usage_error(ctx, "option \"%s\" needs a value", argv[optind - 1]);
-		default:
-			if ((ret = cmd_range_option(ctx, ch, optarg, &o)) == 0)
-				return cmd_usage_error(ctx, "unknown option \"%s\"", argv[optind - 1]);
-			if (ret != 1)
-				return ret;
-		}
-	}
-	if (optind < argc)
-		return cmd_usage_error(ctx, "unexpected argument \"%s\"", argv[optind]);
-	if (!has_from || !has_to)
-		return cmd_usage_error(ctx, "etl backfill needs both --from and --to");
+	if ((ret = cmd_range_args(argc, argv, ctx, cmd_backfill_options, parse_date_opt, &from, &to, &o)) != 0)
+		return ret;
 	if (etl_window_days(from, to, &since, &until) < 0)
 		return cmd_usage_error(ctx, "--from must not be after --to");
 	return cmd_load_range(ctx, "backfill", since, until, ETL_USEC_PER_DAY, "days", &o);
 }
 
 const struct option cmd_backfill_options[] = {
-	{ "from", required_argument, NULL, 'f' },
-	{ "to", required_argument, NULL, 't' },
+	{ "from", required_argument, NULL, 'L' },
+	{ "to", required_argument, NULL, 'H' },
 	CMD_RANGE_OPTIONS,
 	{ 0, 0, 0, 0 },
 };

@@ -50,15 +50,18 @@ struct cmd_range_opts {
 	int dry_run;             /* --dry-run */
 	int64_t max_reject_ppb;  /* --max-reject-ratio, in parts per 10^9; -1 = no limit */
 };
-#define CMD_RANGE_OPTS_INIT { 0, 0, -1 }
-/* The shared options in a getopt_long table, and the parser of one of them:
- * 1 when ch was one ('e', 'n', 'R'), 0 when it is not, ETL_EUSAGE after
- * cmd_usage_error for a bad value. */
+/* The shared options, for the command's getopt_long table. */
 #define CMD_RANGE_OPTIONS \
 	{ "emit", no_argument, NULL, 'e' }, \
 	{ "dry-run", no_argument, NULL, 'n' }, \
 	{ "max-reject-ratio", required_argument, NULL, 'R' }
-int cmd_range_option(etl_ctx *ctx, int ch, const char *arg, struct cmd_range_opts *o);
+/* Parses the command line of fetch and backfill: the two bounds of the
+ * range, options 'L' (the first) and 'H' (the last) of the command's table,
+ * each read by parse_bound into *lo or *hi, both required; then the shared
+ * options into o.  Returns 0, or ETL_EUSAGE after cmd_usage_error. */
+typedef int (*cmd_bound_fn)(etl_ctx *ctx, const char *opt, const char *value, void *out);
+int cmd_range_args(int argc, char **argv, etl_ctx *ctx, const struct option *options, cmd_bound_fn parse_bound,
+		   void *lo, void *hi, struct cmd_range_opts *o);
 /* Loads [since, until) in windows cut every step (a partial first and last
  * window included), one transaction each, through one load job recorded as
  * command; the progress line counts unit ("windows", "days").  Prints the
@@ -71,6 +74,9 @@ void cmd_print_help(const char *name);
 
 /* Parses a whole decimal number option value; on error calls cmd_usage_error. */
 int cmd_parse_long(etl_ctx *ctx, const char *opt, const char *value, long min, long max, long *out);
+/* Parses --max-reject-ratio's value into parts per 10^9 (etl_load_parse_ratio);
+ * on error calls cmd_usage_error. */
+int cmd_parse_reject_ratio(etl_ctx *ctx, const char *value, int64_t *ppb);
 
 /* Each command's long options (terminated by a zero entry), defined in its
  * own file and used both by cmd/etl.c's early check and by the command. */

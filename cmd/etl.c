@@ -201,23 +201,56 @@ void cmd_print_counts(const etl_ctx *ctx, const etl_run_counts *c, int dry_run, 
 
 /* ---- fetch and backfill: a range of windows ---------------------------- */
 
-int cmd_range_option(etl_ctx *ctx, int ch, const char *arg, struct cmd_range_opts *o)
+/* The name of the option whose getopt value is val ("since"). */
+static const char *option_name(const struct option *options, int val)
 {
-	switch (ch) {
-	case 'e':
-		o->emit = 1;
-		return 1;
-	case 'n':
-		o->dry_run = 1;
-		return 1;
-	case 'R':
-		if (etl_load_parse_ratio(arg, &o->max_reject_ppb) < 0)
-			return cmd_usage_error(ctx, "--max-reject-ratio needs a fraction from 0 to 1 "
-					       "(at most 9 decimals) such as 0.2, not \"%s\"", arg);
-		return 1;
-	default:
-		return 0;
+	for (; options->name; options++)
+		if (options->val == val)
+			return options->name;
+	return "?";
+}
+
+int cmd_range_args(int argc, char **argv, etl_ctx *ctx, const struct option *options, cmd_bound_fn parse_bound,
+		   void *lo, void *hi, struct cmd_range_opts *o)
+{
+	int ch, has_lo = 0, has_hi = 0;
+	char opt[64];
+
+	o->emit = o->dry_run = 0;
+	o->max_reject_ppb = -1;
+	optind = 0;
+	opterr = 0;
+	while ((ch = getopt_long(argc, argv, ":", options, NULL)) != -1) {
+		switch (ch) {
+		case 'L':
+		case 'H':
+			snprintf(opt, sizeof(opt), "--%s", option_name(options, ch));
+			if (parse_bound(ctx, opt, optarg, ch == 'L' ? lo : hi))
+				return ETL_EUSAGE;
+			*(ch == 'L' ? &has_lo : &has_hi) = 1;
+			break;
+		case 'e':
+			o->emit = 1;
+			break;
+		case 'n':
+			o->dry_run = 1;
+			break;
+		case 'R':
+			if (cmd_parse_reject_ratio(ctx, optarg, &o->max_reject_ppb))
+				return ETL_EUSAGE;
+			break;
+		case ':':
+			return cmd_usage_error(ctx, "option \"%s\" needs a value", argv[optind - 1]);
+		default:
+			return cmd_usage_error(ctx, "unknown option \"%s\"", argv[optind - 1]);
+		}
 	}
+	if (optind < argc)
+		return cmd_usage_error(ctx, "unexpected argument \"%s\"", argv[optind]);
+	if (!has_lo || !has_hi)
+		return cmd_usage_error(ctx, "etl %s needs both --%s and --%s", argv[0], option_name(options, 'L'),
+				       option_name(options, 'H'));
+	return 0;
 }
 
 /* The windows of a range, for etl_load_windows; given counts the windows
@@ -302,6 +335,14 @@ int cmd_parse_long(etl_ctx *ctx, const char *opt, const char *value, long min, l
 	if (errno || end == value || *end || v < min || v > max)
 		return cmd_usage_error(ctx, "%s needs a whole number from %ld to %ld, not \"%s\"", opt, min, max, value);
 	*out = v;
+	return 0;
+}
+
+int cmd_parse_reject_ratio(etl_ctx *ctx, const char *value, int64_t *ppb)
+{
+	if (etl_load_parse_ratio(value, ppb) < 0)
+		return cmd_usage_error(ctx, "--max-reject-ratio needs a fraction from 0 to 1 "
+				       "(at most 9 decimals) such as 0.2, not \"%s\"", value);
 	return 0;
 }
 

@@ -15,7 +15,7 @@
 
 #include <getopt.h>
 
-static int parse_time_opt(etl_ctx *ctx, const char *opt, const char *value, etl_time *out)
+static int parse_time_opt(etl_ctx *ctx, const char *opt, const char *value, void *out)
 {
 	if (etl_time_parse(value, NULL, out) < 0)
 		return cmd_usage_error(ctx, "%s needs an RFC 3339 timestamp such as 2026-11-21T09:00:00Z, not \"%s\"",
@@ -25,45 +25,20 @@ static int parse_time_opt(etl_ctx *ctx, const char *opt, const char *value, etl_
 
 int cmd_fetch(int argc, char **argv, etl_ctx *ctx)
 {
-	struct cmd_range_opts o = CMD_RANGE_OPTS_INIT;
+	struct cmd_range_opts o;
 	etl_time since = 0, until = 0;
-	int ch, ret, has_since = 0, has_until = 0;
+	int ret;
 
-	optind = 0;
-	opterr = 0;
-	while ((ch = getopt_long(argc, argv, ":", cmd_fetch_options, NULL)) != -1) {
-		switch (ch) {
-		case 's':
-			if (parse_time_opt(ctx, "--since", optarg, &since))
-				return ETL_EUSAGE;
-			has_since = 1;
-			break;
-		case 'u':
-			if (parse_time_opt(ctx, "--until", optarg, &until))
-				return ETL_EUSAGE;
-			has_until = 1;
-			break;
-		case ':':
-			return cmd_usage_error(ctx, "option \"%s\" needs a value", argv[optind - 1]);
-		default:
-			if ((ret = cmd_range_option(ctx, ch, optarg, &o)) == 0)
-				return cmd_usage_error(ctx, "unknown option \"%s\"", argv[optind - 1]);
-			if (ret != 1)
-				return ret;
-		}
-	}
-	if (optind < argc)
-		return cmd_usage_error(ctx, "unexpected argument \"%s\"", argv[optind]);
-	if (!has_since || !has_until)
-		return cmd_usage_error(ctx, "etl fetch needs both --since and --until");
+	if ((ret = cmd_range_args(argc, argv, ctx, cmd_fetch_options, parse_time_opt, &since, &until, &o)) != 0)
+		return ret;
 	if (since >= until)
 		return cmd_usage_error(ctx, "--since must be before --until");
 	return cmd_load_range(ctx, "fetch", since, until, ETL_USEC_PER_HOUR, "windows", &o);
 }
 
 const struct option cmd_fetch_options[] = {
-	{ "since", required_argument, NULL, 's' },
-	{ "until", required_argument, NULL, 'u' },
+	{ "since", required_argument, NULL, 'L' },
+	{ "until", required_argument, NULL, 'H' },
 	CMD_RANGE_OPTIONS,
 	{ 0, 0, 0, 0 },
 };

@@ -81,9 +81,8 @@ static int parse_run_options(int argc, char **argv, etl_ctx *ctx, struct run_opt
 			o->dry_run = 1;
 			break;
 		case 'R':
-			if (etl_load_parse_ratio(optarg, &o->max_reject_ppb) < 0)
-				return cmd_usage_error(ctx, "--max-reject-ratio needs a fraction from 0 to 1 "
-						       "(at most 9 decimals) such as 0.2, not \"%s\"", optarg);
+			if (cmd_parse_reject_ratio(ctx, optarg, &o->max_reject_ppb))
+				return ETL_EUSAGE;
 			break;
 		case 'M':
 			if (!*optarg)
