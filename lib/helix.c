@@ -145,7 +145,8 @@ static void session_bind(const etl_config *cfg)
 struct xfer {
 	CURL *easy;
 	struct curl_slist *headers;
-	etl_strbuf url, body, resp;
+	etl_http_url url;
+	etl_strbuf body, resp;
 	char retry_after[64];
 	const char *method;
 	int too_big;
@@ -195,10 +196,7 @@ static int xfer_setup(struct xfer *x, const etl_config *cfg, const char *method,
 
 	curl_slist_free_all(x->headers);
 	x->headers = NULL;
-	x->resp.len = 0;
-	if (x->resp.p)
-		x->resp.p[0] = '\0';
-	x->resp.oom = 0;
+	etl_strbuf_reset(&x->resp);
 	x->too_big = 0;
 	x->retry_after[0] = '\0';
 	x->method = method;
@@ -212,7 +210,7 @@ static int xfer_setup(struct xfer *x, const etl_config *cfg, const char *method,
 		etl_strbuf_adds(&line, "x-api-key: ");
 		etl_strbuf_adds(&line, cfg->helix_api_key ? cfg->helix_api_key : "");
 	}
-	if (line.oom)
+	if (line.oom || !etl_http_url_str(&x->url))
 		goto oom;
 	if (line.p) {
 		if (!(t = curl_slist_append(h, line.p)))
@@ -234,7 +232,7 @@ static int xfer_setup(struct xfer *x, const etl_config *cfg, const char *method,
 	x->headers = h;
 
 #define SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(x->easy, opt, val); } while (0)
-	SET(CURLOPT_URL, x->url.p);
+	SET(CURLOPT_URL, etl_http_url_str(&x->url));
 	SET(CURLOPT_HTTPHEADER, h);
 	SET(CURLOPT_NOSIGNAL, 1L);
 	SET(CURLOPT_CONNECTTIMEOUT, (long)cfg->http_connect_timeout_s);
@@ -284,7 +282,7 @@ static void xfer_release(struct xfer *x)
 	if (x->easy)
 		curl_easy_cleanup(x->easy);
 	curl_slist_free_all(x->headers);
-	etl_strbuf_release(&x->url);
+	etl_http_url_release(&x->url);
 	etl_strbuf_release(&x->body);
 	etl_strbuf_release(&x->resp);
 	memset(x, 0, sizeof(*x));
@@ -376,40 +374,20 @@ static int stop_with(struct sender *s, etl_code code, const char *hint, const ch
 	return -1;
 }
 
-/* Builds the URL of path with the event triple as query. */
-static void url_event(etl_strbuf *u, const char *base, const etl_helix_row *r, const char *uid)
+/* Builds into u the URL of PATH_EVENT with the event triple as query. */
+static void url_event(etl_http_url *u, const char *base, const etl_helix_row *r, const char *uid)
 {
-	etl_http_url b = ETL_HTTP_URL_INIT;
-	const char *str;
-
-	etl_http_url_base(&b, base);
-	etl_http_url_raw(&b, PATH_EVENT);
-	etl_http_url_query(&b, "camera_id", r->camera);
-	etl_http_url_query(&b, "event_type_uid", uid);
-	etl_http_url_query_int(&b, "time_ms", (long long)r->time_ms);
-	str = etl_http_url_str(&b);
-	u->len = 0;
-	if (str)
-		etl_strbuf_adds(u, str);
-	else
-		u->oom = 1;
-	etl_http_url_release(&b);
+	etl_http_url_base(u, base);
+	etl_http_url_raw(u, PATH_EVENT);
+	etl_http_url_query(u, "camera_id", r->camera);
+	etl_http_url_query(u, "event_type_uid", uid);
+	etl_http_url_query_int(u, "time_ms", (long long)r->time_ms);
 }
 
-static void url_path(etl_strbuf *u, const char *base, const char *path)
+static void url_path(etl_http_url *u, const char *base, const char *path)
 {
-	etl_http_url b = ETL_HTTP_URL_INIT;
-	const char *str;
-
-	etl_http_url_base(&b, base);
-	etl_http_url_raw(&b, path);
-	str = etl_http_url_str(&b);
-	u->len = 0;
-	if (str)
-		etl_strbuf_adds(u, str);
-	else
-		u->oom = 1;
-	etl_http_url_release(&b);
+	etl_http_url_base(u, base);
+	etl_http_url_raw(u, path);
 }
 
 /* ---- blocking requests (token, event type) -------------------------------- */
@@ -434,10 +412,11 @@ static void pace_sleep(struct sender *s)
 static int sync_request(struct sender *s, struct xfer *x, const char *method, int auth,
 			long *status, etl_err *err)
 {
+	const char *url = etl_http_url_str(&x->url);
 	char what[128];
 
 	snprintf(what, sizeof(what), "%s %s", method,
-		 strstr(x->url.p, "/cameras/") ? strstr(x->url.p, "/cameras/") : PATH_TOKEN);
+		 url && strstr(url, "/cameras/") ? strstr(url, "/cameras/") : PATH_TOKEN);
 	if (strchr(what, '?'))
 		*strchr(what, '?') = '\0';
 	for (int attempt = 1;; attempt++) {
@@ -494,7 +473,7 @@ static int token_renew(struct sender *s, etl_err *err)
 
 	x.easy = s->sync;
 	url_path(&x.url, s->cfg->helix_url, PATH_TOKEN);
-	if (x.url.oom) {
+	if (!etl_http_url_str(&x.url)) {
 		etl_err_set(err, ETL_EINTERNAL, "out of memory");
 		goto cleanup;
 	}
@@ -599,7 +578,6 @@ static int type_lookup(struct sender *s, char *uid, size_t n, int *found, etl_er
 {
 	const char *name = s->cfg->helix_event_type;
 	struct xfer x = { 0 };
-	etl_http_url u = ETL_HTTP_URL_INIT;
 	cJSON *root = NULL;
 	const cJSON *item;
 	char msg[512];
@@ -608,14 +586,12 @@ static int type_lookup(struct sender *s, char *uid, size_t n, int *found, etl_er
 
 	*found = 0;
 	x.easy = s->sync;
-	etl_http_url_base(&u, s->cfg->helix_url);
-	etl_http_url_raw(&u, PATH_TYPE);
-	etl_http_url_query(&u, "name", name);
-	if (!etl_http_url_str(&u)) {
+	url_path(&x.url, s->cfg->helix_url, PATH_TYPE);
+	etl_http_url_query(&x.url, "name", name);
+	if (!etl_http_url_str(&x.url)) {
 		etl_err_set(err, ETL_EINTERNAL, "out of memory");
 		goto cleanup;
 	}
-	etl_strbuf_adds(&x.url, etl_http_url_str(&u));
 	if (sync_authed(s, &x, "GET", &status, err) < 0)
 		goto cleanup;
 	root = status == 200 && x.resp.p ? etl_json_parse(x.resp.p, x.resp.len, NULL) : NULL;
@@ -651,7 +627,6 @@ static int type_lookup(struct sender *s, char *uid, size_t n, int *found, etl_er
 	ret = 0;
 cleanup:
 	cJSON_Delete(root);
-	etl_http_url_release(&u);
 	x.easy = NULL;  /* borrowed */
 	xfer_release(&x);
 	return ret;
@@ -830,8 +805,7 @@ static const char *job_uid(const struct job *j)
 /* Builds the request of job j into x. */
 static int job_request(struct sender *s, struct xfer *x, struct job *j, const char **method, etl_err *err)
 {
-	x->body.len = 0;
-	x->body.oom = 0;
+	etl_strbuf_reset(&x->body);
 	switch (j->kind) {
 	case K_RESOLVE:
 		*method = "GET";
@@ -862,24 +836,16 @@ static int job_request(struct sender *s, struct xfer *x, struct job *j, const ch
 		break;
 	}
 	case K_FOOTAGE: {
-		etl_http_url u = ETL_HTTP_URL_INIT;
 		int64_t secs = j->row.time_ms >= 0 ? j->row.time_ms / 1000 : -((-j->row.time_ms + 999) / 1000);
 
 		*method = "GET";
-		etl_http_url_base(&u, s->cfg->helix_url);
-		etl_http_url_raw(&u, PATH_LINK);
-		etl_http_url_query(&u, "camera_id", j->row.camera);
-		etl_http_url_query_int(&u, "timestamp", (long long)secs);
-		x->url.len = 0;
-		if (etl_http_url_str(&u))
-			etl_strbuf_adds(&x->url, etl_http_url_str(&u));
-		else
-			x->url.oom = 1;
-		etl_http_url_release(&u);
+		url_path(&x->url, s->cfg->helix_url, PATH_LINK);
+		etl_http_url_query(&x->url, "camera_id", j->row.camera);
+		etl_http_url_query_int(&x->url, "timestamp", (long long)secs);
 		break;
 	}
 	}
-	if (x->url.oom || x->body.oom)
+	if (!etl_http_url_str(&x->url) || x->body.oom)
 		return etl_err_set(err, ETL_EINTERNAL, "out of memory building a Helix request");
 	return 0;
 }
